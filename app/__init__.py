@@ -1,0 +1,63 @@
+"""Application factory: settings, extensions, blueprints, errors, CLI. No I/O happens here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    instance = Path(app.instance_path)
+    from app.config import load_settings
+
+    app.config.update(load_settings(instance))
+    app.json.ensure_ascii = False  # Chinese stays readable in JSON
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False  # checked in register_security, bearer calls skip it
+    if config:
+        app.config.update(config)
+
+    from app.core.logging import configure_logging
+
+    configure_logging(app)
+    register_extensions(app)
+    register_blueprints(app)
+    from app.core.http import register_error_handlers, register_security, register_templates
+
+    register_security(app)
+    register_error_handlers(app)
+    register_templates(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    # The models must be imported before metadata is used by migrate/create_all.
+    from app import models as _all_models  # noqa: F401
+    from app.accounts import service as accounts_service
+    from app.core.auth import init_auth
+    from app.core.i18n import select_locale, select_timezone
+    from app.extensions import babel, csrf, db, limiter, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    app.config.setdefault("RATELIMIT_ENABLED", True)
+    limiter.init_app(app)
+    init_auth(app)
+    if app.config.get("PASSWORD_HASH_METHOD"):
+        accounts_service.PASSWORD_METHOD["method"] = app.config["PASSWORD_HASH_METHOD"]
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.accounts.routes import accounts_api, accounts_pages
+    from app.admin.routes import admin_api, admin_pages, operator_pages
+    from app.catalog.routes import catalog_api, catalog_pages
+    from app.cli import cli
+    from app.core.openapi import openapi_bp
+    from app.core.routes import core_bp
+
+    for blueprint in (core_bp, openapi_bp, cli, catalog_pages, catalog_api, accounts_pages,
+                      accounts_api, admin_pages, admin_api, operator_pages):
+        app.register_blueprint(blueprint)

@@ -1,0 +1,144 @@
+"""Sign-in pages, API tokens and the account's own view (``/me``)."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+
+from app.accounts import service
+from app.accounts.forms import LoginForm
+from app.accounts.schemas import MeSchema, TokenRequestSchema, TokenSchema
+from app.core.api import load
+from app.core.auth import require_roles
+from app.core.clock import local_today
+from app.core.errors import Unauthorized
+from app.extensions import db, limiter
+
+accounts_pages = Blueprint("accounts", __name__, template_folder="templates")
+accounts_api = Blueprint("accounts_api", __name__, url_prefix="/api/v1")
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def account_summary(user) -> dict:
+    """What a signed-in person sees about themselves (pages and ``GET /me``)."""
+    from app.wallet.service import calendar_url_of, quota_summary, strikes_of, vouchers_usable_by
+
+    today = local_today()
+    return {
+        "user": service.describe_user(user, reveal=True),
+        "roles": user.roles,
+        "vouchers": vouchers_usable_by(db.session, user, today),
+        "quota": quota_summary(db.session, user, today),
+        "strikes": strikes_of(db.session, user),
+        "calendar_url": calendar_url_of(user),
+        "certifications": [service.describe_certification(c)
+                           for c in service.certifications_of(db.session, user.id)],
+        "enterprises": service.enterprises_of(user),
+        "venues": [{"id": v.id, "code": v.code, "name": v.name_zh} for v in user.operated_venues],
+    }
+
+
+# ---- API -----------------------------------------------------------------------------------
+
+
+@accounts_api.post("/auth/tokens")
+@limiter.limit(_login_limit)
+def create_token():
+    """Exchange email and password for a bearer token.
+    ---
+    post:
+      tags: [accounts]
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: TokenRequest
+      responses:
+        201:
+          content:
+            application/json:
+              schema: Token
+        401: {$ref: "#/components/responses/Error401"}
+        422: {$ref: "#/components/responses/Error422"}
+        429: {$ref: "#/components/responses/Error429"}
+    """
+    data = load(TokenRequestSchema())
+    user = service.authenticate(db.session, data["email"], data["password"])
+    token = service.issue_token(db.session, user, label=data["label"])
+    db.session.commit()
+    return jsonify(TokenSchema().dump({"token": token})), 201
+
+
+@accounts_api.get("/me")
+@require_roles()
+def me():
+    """The signed-in account: roles, usable vouchers, quota per program and year, strikes.
+    ---
+    get:
+      tags: [accounts]
+      security: [{bearer: []}]
+      responses:
+        200:
+          content:
+            application/json:
+              schema: Me
+        401: {$ref: "#/components/responses/Error401"}
+    """
+    summary = account_summary(current_user)
+    db.session.commit()
+    return jsonify(MeSchema().dump(summary))
+
+
+# ---- pages ---------------------------------------------------------------------------------
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("catalog_pages.index")
+
+
+@accounts_pages.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def login():
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = service.authenticate(db.session, form.email.data, form.password.data)
+        except Unauthorized:
+            flash(_("Email or password is wrong."), "error")
+            return render_template("accounts/login.html", form=form), 401
+        lang = session.get("lang")
+        session.clear()  # a fresh session on sign-in: nothing from before carries over
+        if lang:
+            session["lang"] = lang
+        login_user(user)
+        return redirect(_safe_next(request.args.get("next")))
+    return render_template("accounts/login.html", form=form)
+
+
+@accounts_pages.post("/logout")
+def logout():
+    logout_user()
+    session.clear()
+    return redirect(url_for("catalog_pages.index"))
+
+
+@accounts_pages.get("/me")
+@require_roles()
+def me_page():
+    return render_template("accounts/me.html", summary=account_summary(current_user))

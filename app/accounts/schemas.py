@@ -1,0 +1,88 @@
+from marshmallow import Schema, fields, validate
+
+__all__ = [
+    "TokenRequestSchema",
+    "TokenSchema",
+    "MeSchema",
+    "UserSchema",
+    "CertifyRequestSchema",
+    "CertificationSchema",
+]
+
+
+class TokenRequestSchema(Schema):
+    email = fields.Email(required=True)
+    password = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    label = fields.String(load_default="api", validate=validate.Length(max=80))
+
+
+class TokenSchema(Schema):
+    token = fields.String(required=True)
+
+
+class UserSchema(Schema):
+    id = fields.Integer(required=True)
+    email = fields.String(required=True)
+    display_name = fields.String()
+    phone = fields.String(metadata={"description": "masked except to the account itself"})
+    roles = fields.List(fields.String())
+    active = fields.Boolean()
+
+
+class VoucherSummarySchema(Schema):
+    code = fields.String(required=True)
+    face_value_fen = fields.Integer(required=True)
+    valid_from = fields.String()
+    valid_until = fields.String()
+    status = fields.String(required=True)
+    program = fields.String()
+
+
+class QuotaSchema(Schema):
+    program = fields.String(required=True)
+    year = fields.Integer(required=True)
+    tier = fields.String()
+    cap_fen = fields.Integer(required=True)
+    held_fen = fields.Integer(required=True)
+    consumed_fen = fields.Integer(required=True)
+    remaining_fen = fields.Integer(required=True)
+
+
+class CertificationSchema(Schema):
+    id = fields.Integer()
+    program = fields.String(required=True)
+    tier = fields.String(required=True)
+    cap_fen = fields.Integer()
+    valid_from = fields.String(required=True)
+    valid_until = fields.String(allow_none=True)
+
+
+class EnterpriseRefSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    residencies = fields.List(fields.Dict())
+
+
+class VenueRefSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    code = fields.String()
+
+
+class MeSchema(Schema):
+    user = fields.Nested(UserSchema, required=True)
+    roles = fields.List(fields.String(), required=True)
+    vouchers = fields.List(fields.Nested(VoucherSummarySchema), required=True)
+    quota = fields.List(fields.Nested(QuotaSchema), required=True)
+    strikes = fields.Integer(required=True)
+    calendar_url = fields.String(allow_none=True)
+    certifications = fields.List(fields.Nested(CertificationSchema))
+    enterprises = fields.List(fields.Nested(EnterpriseRefSchema))
+    venues = fields.List(fields.Nested(VenueRefSchema))
+
+
+class CertifyRequestSchema(Schema):
+    program = fields.String(required=True)
+    tier = fields.String(required=True)
+    valid_from = fields.Date()
+    valid_until = fields.Date()

@@ -1,0 +1,489 @@
+"""Administration: edit the catalog, publish the list, certify creators, enterprises, audit.
+
+Also the operator's own view of their venues. Every write is audited in the service layer.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from app.accounts import service as accounts
+from app.accounts.models import Enterprise, User
+from app.accounts.schemas import CertificationSchema, CertifyRequestSchema, UserSchema
+from app.admin.schemas import AuditEntrySchema, PublishRequestSchema, ResourceChangeSchema
+from app.audit.models import AuditEntry
+from app.catalog import service as catalog
+from app.catalog.models import Program, Resource, Venue
+from app.catalog.schemas import ListVersionSchema, ResourceSchema, VenueListSchema, VenueSchema
+from app.core.api import load
+from app.core.auth import require_roles, require_venue_access
+from app.core.errors import AppError, NotFound, ValidationFailed
+from app.core.money import parse_yuan
+from app.extensions import db
+
+admin_pages = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
+admin_api = Blueprint("admin_api", __name__, url_prefix="/api/v1")
+operator_pages = Blueprint("operator", __name__, url_prefix="/operator",
+                           template_folder="templates")
+
+
+def _get(model, object_id: int):
+    obj = db.session.get(model, object_id)
+    if obj is None:
+        raise NotFound()
+    return obj
+
+
+# ---- API -----------------------------------------------------------------------------------
+
+
+@admin_api.patch("/admin/resources/<int:resource_id>")
+@require_roles("admin")
+def patch_resource(resource_id: int):
+    """Change a resource; the public list changes when a new version is published.
+    ---
+    patch:
+      tags: [admin]
+      security: [{bearer: []}]
+      parameters:
+        - {in: path, name: resource_id, required: true, schema: {type: integer}}
+      requestBody:
+        content:
+          application/json:
+            schema: ResourceChange
+      responses:
+        200:
+          content:
+            application/json:
+              schema: Resource
+        401: {$ref: "#/components/responses/Error401"}
+        403: {$ref: "#/components/responses/Error403"}
+        404: {$ref: "#/components/responses/Error404"}
+        422: {$ref: "#/components/responses/Error422"}
+    """
+    resource = _get(Resource, resource_id)
+    changes = load(ResourceChangeSchema(partial=True))
+    changes.pop("code", None)
+    catalog.save_resource(db.session, current_user.id, resource, changes)
+    db.session.commit()
+    return jsonify(ResourceSchema().dump(catalog.describe_resource(resource)))
+
+
+@admin_api.post("/admin/list-versions")
+@require_roles("admin")
+def publish():
+    """Publish the catalog as the next version of the list.
+    ---
+    post:
+      tags: [admin]
+      security: [{bearer: []}]
+      requestBody:
+        content:
+          application/json:
+            schema: PublishRequest
+      responses:
+        201:
+          content:
+            application/json:
+              schema: ListVersion
+        401: {$ref: "#/components/responses/Error401"}
+        403: {$ref: "#/components/responses/Error403"}
+    """
+    data = load(PublishRequestSchema(), request.get_json(silent=True) or {})
+    version = catalog.publish_version(db.session, current_user.id, data["note"])
+    db.session.commit()
+    return jsonify(ListVersionSchema().dump(catalog.describe_version(version))), 201
+
+
+@admin_api.get("/admin/users")
+@require_roles("admin")
+def list_users():
+    """All accounts.
+    ---
+    get:
+      tags: [admin]
+      security: [{bearer: []}]
+      responses:
+        200:
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  items: {type: array, items: {$ref: "#/components/schemas/User"}}
+        401: {$ref: "#/components/responses/Error401"}
+        403: {$ref: "#/components/responses/Error403"}
+    """
+    users = db.session.scalars(select(User).order_by(User.id))
+    return jsonify({"items": UserSchema(many=True).dump([accounts.describe_user(u) for u in users])})
+
+
+@admin_api.post("/admin/users/<int:user_id>/certifications")
+@require_roles("admin")
+def certify_user(user_id: int):
+    """Certify a creator for a program tier (from today unless valid_from is given).
+    ---
+    post:
+      tags: [admin]
+      security: [{bearer: []}]
+      parameters:
+        - {in: path, name: user_id, required: true, schema: {type: integer}}
+      requestBody:
+        content:
+          application/json:
+            schema: CertifyRequest
+      responses:
+        201:
+          content:
+            application/json:
+              schema: Certification
+        401: {$ref: "#/components/responses/Error401"}
+        403: {$ref: "#/components/responses/Error403"}
+        404: {$ref: "#/components/responses/Error404"}
+        422: {$ref: "#/components/responses/Error422"}
+    """
+    user = _get(User, user_id)
+    data = load(CertifyRequestSchema())
+    cert = accounts.certify(db.session, current_user.id, user, data["program"], data["tier"],
+                            data.get("valid_from"), data.get("valid_until"))
+    db.session.commit()
+    return jsonify(CertificationSchema().dump(accounts.describe_certification(cert))), 201
+
+
+@admin_api.get("/audit")
+@require_roles("admin", "finance")
+def audit_log():
+    """The append-only audit log, newest first (at most 500 entries).
+    ---
+    get:
+      tags: [admin]
+      security: [{bearer: []}]
+      responses:
+        200:
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  items: {type: array, items: {$ref: "#/components/schemas/AuditEntry"}}
+        401: {$ref: "#/components/responses/Error401"}
+        403: {$ref: "#/components/responses/Error403"}
+    """
+    entries = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(500))
+    return jsonify({"items": AuditEntrySchema(many=True).dump(entries)})
+
+
+@admin_api.get("/operator/venues")
+@require_roles("operator", "admin")
+def operator_venues():
+    """The venues this account operates (all of them for administrators).
+    ---
+    get:
+      tags: [operator]
+      security: [{bearer: []}]
+      responses:
+        200:
+          content:
+            application/json:
+              schema: VenueList
+        401: {$ref: "#/components/responses/Error401"}
+        403: {$ref: "#/components/responses/Error403"}
+    """
+    return jsonify(VenueListSchema().dump(
+        {"items": [catalog.describe_venue(v) for v in _my_venues()]}))
+
+
+@admin_api.get("/operator/venues/<int:venue_id>")
+@require_roles("operator", "admin", "finance")
+def operator_venue(venue_id: int):
+    """One venue the account operates, with its resources.
+    ---
+    get:
+      tags: [operator]
+      security: [{bearer: []}]
+      parameters:
+        - {in: path, name: venue_id, required: true, schema: {type: integer}}
+      responses:
+        200:
+          content:
+            application/json:
+              schema: Venue
+        403: {$ref: "#/components/responses/Error403"}
+        404: {$ref: "#/components/responses/Error404"}
+    """
+    venue = _get(Venue, venue_id)
+    require_venue_access(current_user, venue.id)
+    body = VenueSchema().dump(catalog.describe_venue(venue))
+    body["resources"] = [{"id": r.id, "code": r.code, "name": r.name_zh, "kind": r.kind,
+                          "active": r.active} for r in venue.resources]
+    return jsonify(body)
+
+
+def _my_venues() -> list[Venue]:
+    if current_user.has_role("admin"):
+        return list(db.session.scalars(select(Venue).order_by(Venue.code)))
+    return sorted(current_user.operated_venues, key=lambda v: v.code)
+
+
+# ---- pages ---------------------------------------------------------------------------------
+
+
+@admin_pages.get("/")
+@require_roles("admin")
+def index():
+    return render_template(
+        "admin/index.html",
+        pending=catalog.pending_changes(db.session),
+        latest=catalog.current_version(db.session),
+        resources=db.session.scalars(select(Resource).order_by(Resource.code)).all(),
+    )
+
+
+@admin_pages.post("/publish")
+@require_roles("admin")
+def publish_page():
+    version = catalog.publish_version(db.session, current_user.id, request.form.get("note", ""))
+    db.session.commit()
+    flash(_("Version %(number)s of the list is published.", number=version.number), "success")
+    return redirect(url_for("admin.index"))
+
+
+def _int_field(form, name: str, errors: dict):
+    raw = (form.get(name) or "").strip()
+    try:
+        return int(raw)
+    except ValueError:
+        errors[name] = [_("Must be a whole number.")]
+        return None
+
+
+def _resource_changes_from_form(form) -> dict:
+    errors: dict = {}
+    changes = {
+        name: (form.get(name) or "").strip()
+        for name in ("name_zh", "name_en", "kind", "style_zh", "style_en", "description_zh",
+                     "description_en", "peak_start", "peak_end", "photo_url")
+    }
+    for name in ("capacity", "area_sqm", "slot_minutes", "min_minutes", "max_minutes",
+                 "buffer_minutes", "min_notice_minutes", "max_advance_days",
+                 "cancel_deadline_hours", "checkin_opens_minutes", "no_show_after_minutes",
+                 "venue_id"):
+        changes[name] = _int_field(form, name, errors)
+    for name in ("hourly_rate", "peak_rate"):
+        try:
+            changes[f"{name}_fen"] = parse_yuan(form.get(name) or "")
+        except ValueError:
+            errors[f"{name}_fen"] = [_("An amount in yuan, e.g. 180 or 180.50.")]
+    changes["equipment"] = [line.strip() for line in (form.get("equipment") or "").splitlines()
+                            if line.strip()]
+    changes["programs"] = form.getlist("programs")
+    changes["active"] = form.get("active") == "on"
+    hours_text = (form.get("opening_hours") or "").strip()
+    try:
+        changes["opening_hours"] = json.loads(hours_text) if hours_text else None
+    except ValueError:
+        errors["opening_hours"] = [_("Not valid JSON.")]
+    if form.get("code") is not None:
+        changes["code"] = form.get("code", "").strip()
+    if errors:
+        raise ValidationFailed(errors)
+    return changes
+
+
+@admin_pages.route("/resources/new", methods=["GET", "POST"])
+@admin_pages.route("/resources/<int:resource_id>", methods=["GET", "POST"])
+@require_roles("admin")
+def edit_resource(resource_id: int | None = None):
+    resource = _get(Resource, resource_id) if resource_id else None
+    errors: dict = {}
+    if request.method == "POST":
+        try:
+            changes = _resource_changes_from_form(request.form)
+            if resource is not None:
+                changes.pop("code", None)
+            resource = catalog.save_resource(db.session, current_user.id, resource, changes)
+            db.session.commit()
+            flash(_("Saved. Publish a new version to show it on the public list."), "success")
+            return redirect(url_for("admin.edit_resource", resource_id=resource.id))
+        except ValidationFailed as err:
+            db.session.rollback()
+            errors = err.details["fields"]
+            if resource_id:
+                resource = _get(Resource, resource_id)
+    return render_template(
+        "admin/resource_form.html",
+        resource=resource,
+        form=request.form if request.method == "POST" else None,
+        errors=errors,
+        venues=db.session.scalars(select(Venue).order_by(Venue.code)).all(),
+        programs=db.session.scalars(select(Program).order_by(Program.code)).all(),
+    ), (422 if errors else 200)
+
+
+@admin_pages.route("/venues", methods=["GET"])
+@require_roles("admin")
+def venues():
+    return render_template("admin/venues.html",
+                           venues=db.session.scalars(select(Venue).order_by(Venue.code)).all())
+
+
+@admin_pages.route("/venues/<int:venue_id>", methods=["GET", "POST"])
+@require_roles("admin")
+def edit_venue(venue_id: int):
+    venue = _get(Venue, venue_id)
+    errors: dict = {}
+    if request.method == "POST":
+        form = request.form
+        changes = {name: (form.get(name) or "").strip() for name in
+                   ("name_zh", "name_en", "address_zh", "address_en", "operator_zh",
+                    "operator_en", "phone")}
+        changes["active"] = form.get("active") == "on"
+        try:
+            changes["opening_hours"] = json.loads(form.get("opening_hours") or "{}")
+            catalog.save_venue(db.session, current_user.id, venue, changes)
+            db.session.commit()
+            flash(_("Saved. Publish a new version to show it on the public list."), "success")
+            return redirect(url_for("admin.edit_venue", venue_id=venue.id))
+        except ValueError:
+            errors = {"opening_hours": [_("Not valid JSON.")]}
+        except ValidationFailed as err:
+            db.session.rollback()
+            errors = err.details["fields"]
+    return render_template("admin/venue_form.html", venue=venue, errors=errors,
+                           form=request.form if errors else None), (422 if errors else 200)
+
+
+@admin_pages.route("/users", methods=["GET", "POST"])
+@require_roles("admin")
+def users():
+    errors: dict = {}
+    if request.method == "POST":
+        form = request.form
+        try:
+            venue_ids = [int(v) for v in form.getlist("venues")]
+            user = accounts.create_user(
+                db.session, form.get("email", ""), form.get("password", ""),
+                form.getlist("roles"), display_name=form.get("display_name", ""),
+                phone=form.get("phone", ""), venue_ids=venue_ids,
+            )
+            from app.audit.service import record
+
+            record(db.session, current_user.id, "user.create", "user", user.id,
+                   after={"email": user.email, "roles": user.roles, "venues": venue_ids})
+            db.session.commit()
+            flash(_("Account %(email)s created.", email=user.email), "success")
+            return redirect(url_for("admin.user_detail", user_id=user.id))
+        except ValidationFailed as err:
+            db.session.rollback()
+            errors = err.details["fields"]
+        except AppError as err:
+            db.session.rollback()
+            errors = {"email": [err.message or err.code]}
+    return render_template(
+        "admin/users.html",
+        users=db.session.scalars(select(User).order_by(User.id)).all(),
+        venues=db.session.scalars(select(Venue).order_by(Venue.code)).all(),
+        errors=errors, form=request.form if errors else None,
+    ), (422 if errors else 200)
+
+
+@admin_pages.route("/users/<int:user_id>", methods=["GET", "POST"])
+@require_roles("admin")
+def user_detail(user_id: int):
+    user = _get(User, user_id)
+    error = None
+    if request.method == "POST":
+        form = request.form
+        try:
+            valid_from = date.fromisoformat(form["valid_from"]) if form.get("valid_from") else None
+            accounts.certify(db.session, current_user.id, user, form.get("program", ""),
+                             form.get("tier", ""), valid_from)
+            db.session.commit()
+            flash(_("Certification recorded."), "success")
+            return redirect(url_for("admin.user_detail", user_id=user.id))
+        except (AppError, ValueError) as err:
+            db.session.rollback()
+            error = getattr(err, "message", None) or str(err)
+    return render_template(
+        "admin/user_detail.html", user=user, error=error,
+        certifications=accounts.certifications_of(db.session, user.id),
+        programs=db.session.scalars(select(Program).where(Program.funding == "quota")).all(),
+    ), (422 if error else 200)
+
+
+@admin_pages.route("/enterprises", methods=["GET", "POST"])
+@require_roles("admin")
+def enterprises():
+    error = None
+    if request.method == "POST":
+        form = request.form
+        try:
+            enterprise = accounts.create_enterprise(
+                db.session, current_user.id, form.get("name", "").strip(),
+                form.get("credit_code", "").strip().upper())
+            db.session.commit()
+            return redirect(url_for("admin.enterprise_detail", enterprise_id=enterprise.id))
+        except AppError as err:
+            db.session.rollback()
+            error = err.message or err.code
+    return render_template(
+        "admin/enterprises.html", error=error,
+        enterprises=db.session.scalars(select(Enterprise).order_by(Enterprise.id)).all(),
+    ), (422 if error else 200)
+
+
+@admin_pages.route("/enterprises/<int:enterprise_id>", methods=["GET", "POST"])
+@require_roles("admin")
+def enterprise_detail(enterprise_id: int):
+    enterprise = _get(Enterprise, enterprise_id)
+    error = None
+    if request.method == "POST":
+        form = request.form
+        try:
+            if form.get("action") == "member":
+                accounts.add_member(db.session, current_user.id, enterprise,
+                                    accounts.require_user(db.session, form.get("email", "")))
+            else:
+                until = form.get("valid_until")
+                accounts.record_residency(
+                    db.session, current_user.id, enterprise, form.get("program", ""),
+                    date.fromisoformat(form.get("valid_from", "")),
+                    date.fromisoformat(until) if until else None)
+            db.session.commit()
+            flash(_("Saved."), "success")
+            return redirect(url_for("admin.enterprise_detail", enterprise_id=enterprise.id))
+        except (AppError, ValueError) as err:
+            db.session.rollback()
+            error = getattr(err, "message", None) or str(err)
+    return render_template(
+        "admin/enterprise_detail.html", enterprise=enterprise, error=error,
+        programs=db.session.scalars(
+            select(Program).where(Program.eligibility == "resident_enterprise")).all(),
+    ), (422 if error else 200)
+
+
+@admin_pages.get("/audit")
+@require_roles("admin", "finance")
+def audit_page():
+    entries = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(300))
+    return render_template("admin/audit.html", entries=entries.all())
+
+
+@operator_pages.get("/")
+@require_roles("operator", "admin")
+def operator_home():
+    return render_template("admin/operator.html", venues=_my_venues())
+
+
+@operator_pages.get("/venues/<int:venue_id>")
+@require_roles("operator", "admin", "finance")
+def operator_venue_page(venue_id: int):
+    venue = _get(Venue, venue_id)
+    require_venue_access(current_user, venue.id)
+    return render_template("admin/operator_venue.html", venue=venue)

@@ -1,0 +1,95 @@
+"""Command line: ``flask --app wsgi seed | users ...`` (see API.md)."""
+
+from __future__ import annotations
+
+import click
+from flask import Blueprint
+
+from app.core.errors import AppError
+from app.extensions import db
+
+cli = Blueprint("cli", __name__, cli_group=None)
+
+
+def _fail(err: AppError) -> None:
+    db.session.rollback()
+    detail = f" {err.details}" if err.details else ""
+    raise click.ClickException(f"{err.code}: {err.message or err.code}{detail}")
+
+
+@cli.cli.command("seed")
+@click.option("--demo", is_flag=True, help="Also load the demo accounts, enterprise and vouchers.")
+def seed_command(demo: bool) -> None:
+    """Load the published resource list from seed/ (idempotent)."""
+    from app.catalog.seed import load_catalog
+
+    counts = load_catalog(db.session)
+    click.echo(
+        f"catalog: {counts['created']} created, {counts['updated']} updated, "
+        f"{'a new list version published' if counts['published'] else 'list unchanged'}"
+    )
+    if demo:
+        from app.accounts.seed import load_demo
+
+        demo_counts = load_demo(db.session)
+        click.echo(f"demo: {demo_counts['users']} accounts, {demo_counts['enterprises']} enterprises")
+    db.session.commit()
+
+
+@cli.cli.group("users")
+def users_group() -> None:
+    """Accounts: create, certify, tokens."""
+
+
+@users_group.command("create")
+@click.argument("email")
+@click.option("--role", "roles", multiple=True, required=True,
+              type=click.Choice(["creator", "enterprise", "operator", "finance", "admin"]))
+@click.option("--venue", "venues", multiple=True, type=int, help="Venue id (operators).")
+@click.option("--name", default="", help="Display name.")
+@click.password_option(prompt="Password")
+def users_create(email: str, roles: tuple[str, ...], venues: tuple[int, ...], name: str,
+                 password: str) -> None:
+    """Create an account."""
+    from app.accounts.service import create_user
+
+    try:
+        user = create_user(db.session, email, password, list(roles), display_name=name,
+                           venue_ids=list(venues))
+    except AppError as err:
+        _fail(err)
+    db.session.commit()
+    click.echo(f"created {user.email} (id {user.id}) with roles {', '.join(user.roles)}")
+
+
+@users_group.command("certify")
+@click.argument("email")
+@click.option("--program", required=True, help="Program code, e.g. huangpu-shared-service.")
+@click.option("--tier", required=True, help="Tier code, e.g. A.")
+def users_certify(email: str, program: str, tier: str) -> None:
+    """Certify a creator for a program tier from today."""
+    from app.accounts.service import certify, require_user
+
+    try:
+        cert = certify(db.session, None, require_user(db.session, email), program, tier)
+    except AppError as err:
+        _fail(err)
+    db.session.commit()
+    click.echo(f"{email} certified for {program} tier {tier} (cap {cert.tier.cap_fen} fen) "
+               f"from {cert.valid_from.isoformat()}")
+
+
+@users_group.command("token")
+@click.argument("email")
+@click.option("--label", default="cli")
+def users_token(email: str, label: str) -> None:
+    """Print a new API token for the account (on the last line)."""
+    from app.accounts.service import issue_token, require_user
+
+    try:
+        token = issue_token(db.session, require_user(db.session, email), label=label)
+    except AppError as err:
+        _fail(err)
+    db.session.commit()
+    click.echo(f"new API token for {email}; it is shown only once:")
+    click.echo(token)

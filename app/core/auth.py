@@ -1,0 +1,92 @@
+"""Who is asking: session cookie for pages, bearer token for scripts and scanners."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import g, request
+from flask_login import current_user
+
+from app.core.errors import Forbidden, Unauthorized
+from app.extensions import db, login_manager
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return None
+
+
+def init_auth(app) -> None:
+    from app.accounts.models import User
+    from app.accounts.service import user_for_token
+
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    # "basic", not "strong": phones hop between Wi-Fi and mobile networks mid-session.
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def load_user(session_id: str):
+        user_id, _, nonce = session_id.partition(":")
+        if not user_id.isdigit():
+            return None
+        user = db.session.get(User, int(user_id))
+        if user is None or user.session_nonce != nonce:
+            return None
+        return user
+
+    @login_manager.request_loader
+    def load_user_from_token(req):
+        token = bearer_token()
+        if token is None:
+            return None
+        user = user_for_token(db.session, token)
+        if user is None:
+            # A wrong token is an error, not an anonymous request.
+            g.invalid_token = True
+        else:
+            g.token_auth = True
+        return user
+
+    @login_manager.unauthorized_handler
+    def unauthorized():
+        if request.path.startswith("/api/"):
+            raise Unauthorized("invalid_token" if g.get("invalid_token") else "unauthorized")
+        from flask import redirect, url_for
+
+        return redirect(url_for("accounts.login", next=request.full_path))
+
+
+def require_roles(*roles: str):
+    """Signed in, and holding one of ``roles`` (any role when none are given)."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                if request.path.startswith("/api/"):
+                    raise Unauthorized("invalid_token" if g.get("invalid_token") else "unauthorized")
+                return login_manager.unauthorized()
+            if roles and not current_user.has_role(*roles):
+                raise Forbidden()
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def operator_venue_ids(user) -> set[int]:
+    return {v.id for v in user.operated_venues}
+
+
+def require_venue_access(user, venue_id: int) -> None:
+    """Operators see only their venues; administrators and finance see all."""
+    if user.has_role("admin", "finance"):
+        return
+    if user.has_role("operator") and venue_id in operator_venue_ids(user):
+        return
+    raise Forbidden()

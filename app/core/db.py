@@ -1,0 +1,102 @@
+"""Declarative base with a naming convention so migrations name constraints predictably."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import DateTime, MetaData, TypeDecorator
+from sqlalchemy.orm import DeclarativeBase
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware timestamp stored in UTC.
+
+    SQLite has no time zones: values come back naive and are re-labelled UTC here, so every
+    datetime the application sees is aware. Naive input is refused rather than guessed.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; pass an aware datetime")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime()}
+
+
+def append_only_ddl(table: str, dialect: str) -> list[str]:
+    """SQL that makes the database itself refuse UPDATE and DELETE on ``table``.
+
+    Used for records that must never change once written (published list versions, the audit
+    log, journal entries). Both dialects get a real trigger so the guard holds for any client,
+    not only for this application.
+    """
+    if dialect == "postgresql":
+        return [
+            f"""
+            CREATE OR REPLACE FUNCTION refuse_change_{table}() RETURNS trigger AS $$
+            BEGIN
+                RAISE EXCEPTION '{table} is append-only' USING ERRCODE = 'restrict_violation';
+            END;
+            $$ LANGUAGE plpgsql
+            """,
+            f"""
+            CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table}
+            FOR EACH ROW EXECUTE FUNCTION refuse_change_{table}()
+            """,
+        ]
+    return [
+        f"""
+        CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table}
+        BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END
+        """,
+        f"""
+        CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table}
+        BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END
+        """,
+    ]
+
+
+def drop_append_only_ddl(table: str, dialect: str) -> list[str]:
+    if dialect == "postgresql":
+        return [
+            f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}",
+            f"DROP FUNCTION IF EXISTS refuse_change_{table}()",
+        ]
+    return [f"DROP TRIGGER IF EXISTS {table}_no_update", f"DROP TRIGGER IF EXISTS {table}_no_delete"]
+
+
+def make_append_only(table) -> None:
+    """Attach the append-only triggers to a Table so ``create_all`` installs them too."""
+    from sqlalchemy import event
+
+    def _install(target, connection, **kw):
+        for statement in append_only_ddl(target.name, connection.dialect.name):
+            connection.exec_driver_sql(statement)
+
+    event.listen(table, "after_create", _install)

@@ -1,0 +1,134 @@
+"""Request-wide behaviour: CSRF for cookie writes, security headers, errors, template helpers."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, current_app, g, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from app.core.api import error_response
+from app.core.errors import AppError
+from app.core.messages import message_for
+from app.extensions import csrf, db
+
+log = logging.getLogger("venuebook.errors")
+
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+# Endpoints that take credentials in the body and use no ambient cookie authority.
+CSRF_EXEMPT_ENDPOINTS = {"accounts_api.create_token"}
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
+    "media-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    422: "validation_error",
+    429: "rate_limited",
+}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path == "/healthz"
+
+
+def register_security(app: Flask) -> None:
+    @app.before_request
+    def _csrf_for_cookie_writes():
+        if request.method not in UNSAFE_METHODS or not current_app.config["WTF_CSRF_ENABLED"]:
+            return
+        if request.endpoint in CSRF_EXEMPT_ENDPOINTS:
+            return
+        from app.core.auth import bearer_token
+
+        if bearer_token() is not None:
+            return  # a bearer token is not sent by browsers on their own: no CSRF risk
+        csrf.protect()
+
+    @app.after_request
+    def _security_headers(response):
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("Permissions-Policy", "camera=(self), microphone=(), geolocation=()")
+        if request.path.startswith("/api/") and "Cache-Control" not in headers:
+            headers["Cache-Control"] = "no-store"
+        return response
+
+
+def _render_error(status: int, code: str, message: str | None = None, details=None):
+    if wants_json():
+        return error_response(status, code, message or message_for(code), details)
+    return (
+        render_template("error.html", status=status, code=code,
+                        message=message or message_for(code), details=details or {}),
+        status,
+    )
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(AppError)
+    def _app_error(err: AppError):
+        db.session.rollback()
+        message = message_for(err.code, err.message)
+        if err.params:
+            message = message % err.params if "%(" in message else message
+        details = dict(err.details)
+        if err.message and err.message != message:
+            details.setdefault("reason", err.message)
+        return _render_error(err.status, err.code, message, details)
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(err):
+        return _render_error(400, "csrf_failed", details={"reason": err.description})
+
+    @app.errorhandler(HTTPException)
+    def _http_error(err: HTTPException):
+        db.session.rollback()
+        status = err.code or 500
+        code = HTTP_CODES.get(status, "bad_request" if status < 500 else "internal_error")
+        if status == 429:
+            return _render_error(429, "rate_limited", details={"limit": str(err.description)})
+        return _render_error(status, code)
+
+    @app.errorhandler(Exception)
+    def _unexpected(err: Exception):
+        db.session.rollback()
+        log.exception("unhandled error", extra={"request_id": g.get("request_id"),
+                                                 "path": request.path})
+        return _render_error(500, "internal_error")
+
+
+def register_templates(app: Flask) -> None:
+    from app.catalog.rules import KIND_LABELS, WEEKDAY_LABELS
+    from app.core.clock import to_local
+    from app.core.i18n import is_english, localized
+    from app.core.money import format_yuan
+
+    def label(table: dict, key: str) -> str:
+        pair = table.get(key)
+        if not pair:
+            return key
+        return pair[1] if is_english() else pair[0]
+
+    app.jinja_env.filters["yuan"] = format_yuan
+    app.jinja_env.filters["local"] = lambda dt, fmt="%Y-%m-%d %H:%M": to_local(dt).strftime(fmt) if dt else ""
+    app.jinja_env.globals.update(
+        loc=localized,
+        kind_label=lambda kind: label(KIND_LABELS, kind),
+        weekday_label=lambda day: label(WEEKDAY_LABELS, day),
+        is_english=is_english,
+        kind_choices=list(KIND_LABELS),
+    )

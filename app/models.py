@@ -1,0 +1,5 @@
+"""Every model module, imported in one place so metadata is complete (migrations, create_all)."""
+
+from app.accounts import models as accounts_models  # noqa: F401
+from app.audit import models as audit_models  # noqa: F401
+from app.catalog import models as catalog_models  # noqa: F401

@@ -1,0 +1,45 @@
+"""Migrations upgrade an empty database to exactly what the models describe."""
+
+from __future__ import annotations
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, text
+
+from app import create_app
+from app.extensions import db
+from tests.conftest import base_config, fresh_pg_database, require_pg
+
+
+def _upgrade_and_diff(url: str, tmp_path) -> list:
+    app = create_app(base_config(url, tmp_path))
+    with app.app_context():
+        upgrade()
+        engine = create_engine(url)
+        with engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            diff = compare_metadata(context, db.metadata)
+            triggers = conn.execute(text(
+                "SELECT count(*) FROM information_schema.triggers"
+                if engine.dialect.name == "postgresql"
+                else "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"
+            )).scalar()
+        engine.dispose()
+        db.engine.dispose()
+    return diff, triggers
+
+
+def test_sqlite_upgrade_matches_models(tmp_path):
+    diff, triggers = _upgrade_and_diff(f"sqlite:///{tmp_path / 'migrated.sqlite3'}", tmp_path)
+    assert diff == []
+    assert triggers >= 4
+
+
+@pytest.mark.postgres
+def test_postgresql_upgrade_matches_models(tmp_path):
+    require_pg()
+    diff, triggers = _upgrade_and_diff(fresh_pg_database("venuebook_migrations"), tmp_path)
+    assert diff == []
+    assert triggers >= 2
