@@ -53,11 +53,13 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from app.accounts.routes import accounts_api, accounts_pages
     from app.admin.routes import admin_api, admin_pages, operator_pages
+    from app.booking.routes import booking_api, booking_pages, calendar_bp
     from app.catalog.routes import catalog_api, catalog_pages
     from app.cli import cli
     from app.core.openapi import openapi_bp
     from app.core.routes import core_bp
 
     for blueprint in (core_bp, openapi_bp, cli, catalog_pages, catalog_api, accounts_pages,
-                      accounts_api, admin_pages, admin_api, operator_pages):
+                      accounts_api, admin_pages, admin_api, operator_pages, booking_api,
+                      booking_pages, calendar_bp):
         app.register_blueprint(blueprint)

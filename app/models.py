@@ -2,4 +2,6 @@
 
 from app.accounts import models as accounts_models  # noqa: F401
 from app.audit import models as audit_models  # noqa: F401
+from app.booking import models as booking_models  # noqa: F401
 from app.catalog import models as catalog_models  # noqa: F401
+from app.core import idempotency as idempotency_models  # noqa: F401

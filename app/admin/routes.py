@@ -484,6 +484,17 @@ def operator_home():
 @operator_pages.get("/venues/<int:venue_id>")
 @require_roles("operator", "admin", "finance")
 def operator_venue_page(venue_id: int):
+    from datetime import timedelta
+
+    from app.booking.service import venue_day
+    from app.core.clock import local_today
+
     venue = _get(Venue, venue_id)
     require_venue_access(current_user, venue.id)
-    return render_template("admin/operator_venue.html", venue=venue)
+    try:
+        day = date.fromisoformat(request.args["date"]) if request.args.get("date") else local_today()
+    except ValueError:
+        day = local_today()
+    return render_template("admin/operator_venue.html", venue=venue, day=day,
+                           bookings=venue_day(db.session, venue, day),
+                           prev_day=day - timedelta(days=1), next_day=day + timedelta(days=1))

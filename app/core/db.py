@@ -100,3 +100,39 @@ def make_append_only(table) -> None:
             connection.exec_driver_sql(statement)
 
     event.listen(table, "after_create", _install)
+
+
+def install_extensions(metadata) -> None:
+    """btree_gist lets PostgreSQL's exclusion constraints mix ``=`` on ids with range overlap."""
+    from sqlalchemy import event
+
+    def _create(target, connection, **kw):
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS btree_gist")
+
+    event.listen(metadata, "before_create", _create)
+
+
+install_extensions(Base.metadata)
+
+
+def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
+    import sqlite3
+
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        # writers queue for the lock instead of failing at once; readers never block writers
+        cursor.execute("PRAGMA busy_timeout = 15000")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.close()
+
+
+def _listen_for_sqlite() -> None:
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    event.listen(Engine, "connect", _sqlite_pragmas)
+
+
+_listen_for_sqlite()

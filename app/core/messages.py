@@ -30,3 +30,19 @@ def message_for(code: str, fallback: str | None = None) -> str:
     if text is not None:
         return str(text)
     return fallback or code.replace("_", " ")
+
+MESSAGES.update({
+    "idempotency_key_reused": _l("This Idempotency-Key was already used for a different request."),
+    "slot_taken": _l("This time is already booked (or too close to another booking). Please pick another slot."),
+    "outside_opening_hours": _l("The venue is not open for the whole of this time."),
+    "not_on_slot_boundary": _l("Bookings start and end on the slot grid (every %(slot_minutes)s minutes)."),
+    "too_short": _l("The booking is too short: at least %(min_minutes)s minutes."),
+    "too_long": _l("The booking is too long: at most %(max_minutes)s minutes."),
+    "too_late_to_book": _l("This slot has already started or is too soon to book."),
+    "too_far_ahead": _l("Bookings open at most %(max_advance_days)s days ahead."),
+    "resource_inactive": _l("This resource cannot be booked at the moment."),
+    "suspended": _l("Subsidised bookings are suspended for this account after repeated no-shows."),
+    "voucher_not_usable": _l("This voucher cannot be used for this booking."),
+    "cancel_deadline_passed": _l("The free cancellation period has passed."),
+    "not_cancellable": _l("This booking can no longer be changed."),
+})

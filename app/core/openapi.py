@@ -21,10 +21,12 @@ ERROR_RESPONSES = {
 def _schemas():
     from app.accounts import schemas as accounts_schemas
     from app.admin import schemas as admin_schemas
+    from app.booking import schemas as booking_schemas
     from app.catalog import schemas as catalog_schemas
     from app.core import schemas as core_schemas
 
-    modules = [core_schemas, catalog_schemas, accounts_schemas, admin_schemas]
+    modules = [core_schemas, catalog_schemas, accounts_schemas, admin_schemas,
+               booking_schemas]
     for module in modules:
         for name in getattr(module, "__all__", []):
             yield name.removesuffix("Schema"), getattr(module, name)

@@ -40,4 +40,9 @@ def strikes_of(session: Session, user: User) -> int:
 
 
 def calendar_url_of(user: User) -> str | None:
-    return None
+    """The secret iCalendar feed of the creator's bookings (absolute URL)."""
+    from flask import url_for
+
+    if not user.calendar_secret:
+        return None
+    return url_for("calendar.creator_feed", secret=user.calendar_secret, _external=True)

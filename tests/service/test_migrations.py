@@ -40,6 +40,13 @@ def test_sqlite_upgrade_matches_models(tmp_path):
 @pytest.mark.postgres
 def test_postgresql_upgrade_matches_models(tmp_path):
     require_pg()
-    diff, triggers = _upgrade_and_diff(fresh_pg_database("venuebook_migrations"), tmp_path)
+    url = fresh_pg_database("venuebook_migrations")
+    diff, triggers = _upgrade_and_diff(url, tmp_path)
     assert diff == []
     assert triggers >= 2
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        kinds = conn.execute(text(
+            "SELECT contype FROM pg_constraint WHERE conname = 'bookings_no_overlap'")).all()
+    engine.dispose()
+    assert kinds == [("x",)]  # the exclusion constraint guarding against double booking

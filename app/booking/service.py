@@ -1,0 +1,399 @@
+"""Booking steps: availability, book, cancel, reschedule, closures. Callers commit.
+
+No overlap is ever stored: on PostgreSQL an exclusion constraint refuses it; on SQLite every
+booking write first takes the database's write lock, so checks and inserts run one at a time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, joinedload
+
+from app.accounts.models import User
+from app.audit.service import record
+from app.booking import rules
+from app.booking.models import ACTIVE_STATUSES, Booking, BookingEvent, Closure
+from app.catalog.models import Resource, Venue
+from app.core.clock import to_local
+from app.core.errors import AppError, Conflict, Forbidden, NotFound, RuleViolation
+
+
+@dataclass(frozen=True)
+class Funding:
+    """How a booking's gross price is split. Vouchers and quota fill the first two parts."""
+
+    voucher_fen: int = 0
+    quota_fen: int = 0
+    program_id: int | None = None
+
+
+def rule_error(broken: rules.RuleBroken) -> AppError:
+    if broken.code == "validation_error":
+        return AppError("validation_error", status=422, details=broken.details)
+    status = 409 if broken.code == "slot_taken" else 422
+    return AppError(broken.code, status=status, details=broken.details, params=broken.details)
+
+
+def take_booking_lock(session: Session, resource_id: int) -> None:
+    """Serialise booking writes where the database has no exclusion constraint (SQLite).
+
+    A write statement takes SQLite's single write lock until commit; later writers queue on
+    ``busy_timeout``. PostgreSQL needs nothing here: its exclusion constraint decides.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("UPDATE resources SET id = id WHERE id = :id"), {"id": resource_id})
+
+
+def bookable_resource(session: Session, resource_id: int) -> Resource:
+    resource = session.get(Resource, resource_id)
+    if resource is None:
+        raise NotFound()
+    if not resource.active or not resource.venue.active:
+        raise RuleViolation("resource_inactive")
+    return resource
+
+
+def _active_intervals(session: Session, resource_id: int, start: datetime, end: datetime,
+                      exclude_id: int | None = None) -> list[rules.Interval]:
+    query = select(Booking.start_at, Booking.end_at).where(
+        Booking.resource_id == resource_id,
+        Booking.status.in_(ACTIVE_STATUSES),
+        Booking.start_at < end,
+        Booking.blocked_until > start,
+    )
+    if exclude_id is not None:
+        query = query.where(Booking.id != exclude_id)
+    return [rules.Interval(s, e) for s, e in session.execute(query)]
+
+
+def _closures(session: Session, resource_id: int, start: datetime, end: datetime):
+    return list(session.scalars(select(Closure).where(
+        Closure.resource_id == resource_id, Closure.start_at < end, Closure.end_at > start)))
+
+
+def check_slot(session: Session, resource: Resource, start: datetime, end: datetime,
+               now: datetime, exclude_id: int | None = None) -> rules.ResourceRules:
+    """Every rule for a new slot, raising the API error of the first one broken."""
+    resource_rules = rules.ResourceRules.of(resource)
+    try:
+        rules.check_request(resource_rules, start, end, now)
+    except rules.RuleBroken as broken:
+        raise rule_error(broken) from broken
+    closures = _closures(session, resource.id, start, end)
+    if closures:
+        raise RuleViolation("outside_opening_hours", details={
+            "reason": "closure", "closure": {"start": to_local(closures[0].start_at).isoformat(),
+                                             "end": to_local(closures[0].end_at).isoformat(),
+                                             "reason": closures[0].reason}})
+    buffer = timedelta(minutes=resource.buffer_minutes)
+    wanted = rules.Interval(start, end + buffer)
+    for other in _active_intervals(session, resource.id, start - buffer, end + buffer, exclude_id):
+        if rules.overlaps(wanted, rules.Interval(other.start, other.end + buffer)):
+            raise Conflict("slot_taken")
+    return resource_rules
+
+
+def _insert_guarded(session: Session, booking: Booking) -> None:
+    """Flush the booking; a race lost to another booking becomes ``slot_taken``."""
+    try:
+        with session.begin_nested():
+            session.add(booking)
+            session.flush()
+    except IntegrityError as err:
+        if "bookings_no_overlap" in str(err.orig) or "exclusion" in str(err.orig).lower():
+            raise Conflict("slot_taken") from err
+        raise
+
+
+def quote(session: Session, resource: Resource, start: datetime, end: datetime, now: datetime) -> int:
+    resource_rules = check_slot(session, resource, start, end, now)
+    return rules.price_fen(resource_rules, start, end)
+
+
+def create_booking(
+    session: Session,
+    creator: User,
+    resource_id: int,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    plan_funding=None,
+) -> Booking:
+    """Book a slot for a creator. ``plan_funding(session, booking)`` may attach vouchers/quota."""
+    resource = bookable_resource(session, resource_id)
+    take_booking_lock(session, resource.id)
+    resource_rules = check_slot(session, resource, start, end, now)
+    gross = rules.price_fen(resource_rules, start, end)
+    booking = Booking(
+        resource_id=resource.id,
+        creator_id=creator.id,
+        start_at=start,
+        end_at=end,
+        blocked_until=end + timedelta(minutes=resource.buffer_minutes),
+        status="confirmed",
+        gross_fen=gross,
+        voucher_fen=0,
+        quota_fen=0,
+        self_pay_fen=gross,
+        created_at=now,
+    )
+    booking.resource = resource
+    _insert_guarded(session, booking)
+    if plan_funding is not None:
+        funding = plan_funding(session, booking)
+        booking.voucher_fen = funding.voucher_fen
+        booking.quota_fen = funding.quota_fen
+        booking.program_id = funding.program_id
+        booking.self_pay_fen = gross - funding.voucher_fen - funding.quota_fen
+    session.add(BookingEvent(booking_id=booking.id, at=now, actor_id=creator.id, kind="created",
+                             data={"start": start.isoformat(), "end": end.isoformat(),
+                                   "gross_fen": gross}))
+    session.flush()
+    return booking
+
+
+def get_booking(session: Session, booking_id: int) -> Booking:
+    booking = session.get(Booking, booking_id, options=[joinedload(Booking.resource)])
+    if booking is None:
+        raise NotFound()
+    return booking
+
+
+def can_view(user: User, booking: Booking) -> bool:
+    if booking.creator_id == user.id or user.has_role("admin", "finance"):
+        return True
+    return user.has_role("operator") and booking.resource.venue_id in {
+        v.id for v in user.operated_venues}
+
+
+def visible_booking(session: Session, user: User, booking_id: int) -> Booking:
+    booking = get_booking(session, booking_id)
+    if not can_view(user, booking):
+        # someone else's booking is not even confirmed to exist
+        raise NotFound()
+    return booking
+
+
+def _require_owner(user: User, booking: Booking) -> None:
+    if booking.creator_id != user.id:
+        raise Forbidden()
+
+
+def cancel_booking(session: Session, user: User, booking: Booking, now: datetime,
+                   accept_late: bool = False, release_funding=None) -> Booking:
+    """Cancel; after the free-cancellation deadline only with ``accept_late`` (counts as late)."""
+    _require_owner(user, booking)
+    if booking.status != "confirmed":
+        raise RuleViolation("not_cancellable", details={"status": booking.status})
+    deadline = rules.cancel_deadline(booking.resource.cancel_deadline_hours, booking.start_at)
+    if now >= booking.start_at:
+        raise RuleViolation("cancel_deadline_passed", details={"reason": "started"})
+    late = now >= deadline
+    if late and not accept_late:
+        raise RuleViolation("cancel_deadline_passed", details={
+            "deadline": to_local(deadline).isoformat(),
+            "late_cancel_allowed": True,
+            "consequence": "voucher and quota are handled as for a no-show",
+        })
+    booking.status = "cancelled"
+    booking.cancelled_at = now
+    booking.late_cancel = late
+    if release_funding is not None:
+        release_funding(session, booking, late)
+    session.add(BookingEvent(booking_id=booking.id, at=now, actor_id=user.id, kind="cancelled",
+                             data={"late": late}))
+    session.flush()
+    return booking
+
+
+def reschedule_booking(session: Session, user: User, booking: Booking, start: datetime,
+                       end: datetime, now: datetime, reprice=None) -> Booking:
+    """Move a booking to a new slot: the new slot or nothing changes."""
+    _require_owner(user, booking)
+    if booking.status != "confirmed":
+        raise RuleViolation("not_cancellable", details={"status": booking.status})
+    deadline = rules.cancel_deadline(booking.resource.cancel_deadline_hours, booking.start_at)
+    if now >= deadline:
+        raise RuleViolation("cancel_deadline_passed", details={
+            "deadline": to_local(deadline).isoformat(), "reason": "reschedule"})
+    resource = booking.resource
+    take_booking_lock(session, resource.id)
+    resource_rules = check_slot(session, resource, start, end, now, exclude_id=booking.id)
+    old = {"start": booking.start_at.isoformat(), "end": booking.end_at.isoformat(),
+           "gross_fen": booking.gross_fen}
+    try:
+        with session.begin_nested():
+            booking.start_at = start
+            booking.end_at = end
+            booking.blocked_until = end + timedelta(minutes=resource.buffer_minutes)
+            gross = rules.price_fen(resource_rules, start, end)
+            booking.gross_fen = gross
+            booking.self_pay_fen = gross - booking.voucher_fen - booking.quota_fen
+            if reprice is not None:
+                reprice(session, booking)
+            session.flush()
+    except IntegrityError as err:
+        session.refresh(booking)
+        if "bookings_no_overlap" in str(err.orig):
+            raise Conflict("slot_taken") from err
+        raise
+    session.add(BookingEvent(booking_id=booking.id, at=now, actor_id=user.id, kind="rescheduled",
+                             data={"from": old, "to": {"start": start.isoformat(),
+                                                       "end": end.isoformat(),
+                                                       "gross_fen": booking.gross_fen}}))
+    session.flush()
+    return booking
+
+
+# ---- availability --------------------------------------------------------------------------
+
+
+def availability(session: Session, resource: Resource, first_day: date, days: int,
+                 now: datetime) -> list[dict]:
+    """Free bookable intervals per local day, from opening hours minus everything taken."""
+    resource_rules = rules.ResourceRules.of(resource)
+    span_start = rules.local_midnight(first_day) - timedelta(days=1)
+    span_end = rules.local_midnight(first_day + timedelta(days=days + 1))
+    taken = _active_intervals(session, resource.id, span_start, span_end)
+    closures = [rules.Interval(c.start_at, c.end_at)
+                for c in _closures(session, resource.id, span_start, span_end)]
+    result = []
+    for offset in range(days):
+        day = first_day + timedelta(days=offset)
+        opening = rules.opening_window(resource_rules, day)
+        free = rules.free_intervals(resource_rules, day, now, taken, closures) if resource.active else []
+        result.append({
+            "date": day.isoformat(),
+            "open": None if opening is None else to_local(opening.start).isoformat(),
+            "close": None if opening is None else to_local(opening.end).isoformat(),
+            "free": [{"start": to_local(i.start).isoformat(), "end": to_local(i.end).isoformat(),
+                      "minutes": i.minutes} for i in free],
+        })
+    return result
+
+
+def slot_starts(interval_start: datetime, interval_end: datetime, resource: Resource) -> list[datetime]:
+    """Possible start times inside a free interval (leaving room for the minimum length)."""
+    step = timedelta(minutes=resource.slot_minutes)
+    latest = interval_end - timedelta(minutes=resource.min_minutes)
+    starts, moment = [], interval_start
+    while moment <= latest:
+        starts.append(moment)
+        moment += step
+    return starts
+
+
+# ---- lists ---------------------------------------------------------------------------------
+
+
+def bookings_of_creator(session: Session, user: User, upcoming_from: datetime | None = None):
+    query = select(Booking).where(Booking.creator_id == user.id).options(
+        joinedload(Booking.resource).joinedload(Resource.venue))
+    if upcoming_from is not None:
+        query = query.where(Booking.end_at >= upcoming_from)
+    return list(session.scalars(query.order_by(Booking.start_at.desc()).limit(500)))
+
+
+def bookings_visible_to(session: Session, user: User, *, venue_id: int | None = None,
+                        day: date | None = None, status: str | None = None, limit: int = 200):
+    query = select(Booking).join(Booking.resource).options(
+        joinedload(Booking.resource).joinedload(Resource.venue), joinedload(Booking.creator))
+    if not user.has_role("admin", "finance"):
+        venue_ids = [v.id for v in user.operated_venues] if user.has_role("operator") else []
+        if venue_ids:
+            query = query.where((Resource.venue_id.in_(venue_ids)) | (Booking.creator_id == user.id))
+        else:
+            query = query.where(Booking.creator_id == user.id)
+    if venue_id is not None:
+        query = query.where(Resource.venue_id == venue_id)
+    if day is not None:
+        query = query.where(Booking.start_at >= rules.local_midnight(day),
+                            Booking.start_at < rules.local_midnight(day + timedelta(days=1)))
+    if status is not None:
+        query = query.where(Booking.status == status)
+    return list(session.scalars(query.order_by(Booking.start_at).limit(limit)).unique())
+
+
+def venue_day(session: Session, venue: Venue, day: date) -> list[Booking]:
+    return list(session.scalars(
+        select(Booking).join(Booking.resource)
+        .where(Resource.venue_id == venue.id,
+               Booking.start_at >= rules.local_midnight(day),
+               Booking.start_at < rules.local_midnight(day + timedelta(days=1)))
+        .options(joinedload(Booking.creator), joinedload(Booking.resource))
+        .order_by(Booking.start_at, Resource.code)).unique())
+
+
+# ---- closures ------------------------------------------------------------------------------
+
+
+def add_closure(session: Session, actor_id: int, resource: Resource, start: datetime,
+                end: datetime, reason: str) -> tuple[Closure, list[Booking]]:
+    """Block a resource; bookings it collides with are returned for an administrator to resolve.
+
+    They are never cancelled silently: the creator keeps the booking until someone acts.
+    """
+    if end <= start:
+        raise AppError("validation_error", status=422,
+                       details={"fields": {"end": ["Must be after start."]}})
+    closure = Closure(resource_id=resource.id, start_at=start, end_at=end,
+                      reason=reason.strip()[:500], created_by_id=actor_id)
+    session.add(closure)
+    session.flush()
+    record(session, actor_id, "closure.create", "resource", resource.id,
+           after={"start": start.isoformat(), "end": end.isoformat(), "reason": closure.reason})
+    return closure, colliding_bookings(session, closure)
+
+
+def colliding_bookings(session: Session, closure: Closure) -> list[Booking]:
+    return list(session.scalars(select(Booking).where(
+        Booking.resource_id == closure.resource_id,
+        Booking.status.in_(ACTIVE_STATUSES),
+        Booking.start_at < closure.end_at,
+        Booking.end_at > closure.start_at,
+    ).order_by(Booking.start_at)))
+
+
+def closures_of(session: Session, resource_id: int, from_time: datetime) -> list[Closure]:
+    return list(session.scalars(select(Closure).where(
+        Closure.resource_id == resource_id, Closure.end_at > from_time).order_by(Closure.start_at)))
+
+
+# ---- presentation --------------------------------------------------------------------------
+
+
+def describe_booking(booking: Booking, viewer: User | None = None) -> dict:
+    """The API shape of a booking (API.md); the creator's phone only to themselves."""
+    from app.accounts.service import mask_phone
+
+    resource = booking.resource
+    venue = resource.venue
+    deadline = rules.cancel_deadline(resource.cancel_deadline_hours, booking.start_at)
+    creator = booking.creator
+    reveal = viewer is not None and viewer.id == booking.creator_id
+    return {
+        "id": booking.id,
+        "status": booking.status,
+        "start": to_local(booking.start_at).isoformat(),
+        "end": to_local(booking.end_at).isoformat(),
+        "resource": {"id": resource.id, "name": resource.name_zh, "name_en": resource.name_en,
+                     "kind": resource.kind,
+                     "venue": {"id": venue.id, "name": venue.name_zh, "name_en": venue.name_en,
+                               "district": venue.district.code}},
+        "price": {"gross_fen": booking.gross_fen, "voucher_fen": booking.voucher_fen,
+                  "quota_fen": booking.quota_fen, "self_pay_fen": booking.self_pay_fen},
+        "voucher": None,
+        "program": None,
+        "qr": None,
+        "creator": {"id": creator.id, "display_name": creator.display_name,
+                    "phone": creator.phone if reveal else mask_phone(creator.phone)},
+        "cancel_deadline": to_local(deadline).isoformat(),
+        "late_cancel": booking.late_cancel,
+        "created_at": to_local(booking.created_at).isoformat(),
+        "checked_in_at": to_local(booking.checked_in_at).isoformat() if booking.checked_in_at else None,
+        "checked_out_at": to_local(booking.checked_out_at).isoformat() if booking.checked_out_at else None,
+    }
