@@ -39,5 +39,8 @@ test: install-dev translations
 lint: install-dev
 	$(BIN)/ruff check app tests
 
+bench: install-dev
+	$(BIN)/python bench/booking_bench.py --record
+
 clean:
 	rm -rf $(VENV) instance .pytest_cache

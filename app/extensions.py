@@ -11,7 +11,8 @@ from flask_wtf import CSRFProtect
 from app.core.db import Base
 
 # Models derive from app.core.db.Base directly; the extension shares its metadata.
-db = SQLAlchemy(metadata=Base.metadata)
+# Objects stay readable after commit: responses are built from them without reloading.
+db = SQLAlchemy(metadata=Base.metadata, session_options={"expire_on_commit": False})
 migrate = Migrate(render_as_batch=True, compare_type=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()

@@ -7,7 +7,7 @@ import secrets
 from datetime import date, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.accounts.models import (
@@ -124,11 +124,22 @@ def issue_token(session: Session, user: User, label: str = "") -> str:
     return token
 
 
+# Recording every use would add a write to every API call; this resolution is enough to
+# see which tokens are alive.
+TOKEN_USE_RESOLUTION = timedelta(minutes=10)
+
+
 def user_for_token(session: Session, token: str) -> User | None:
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_digest(token)))
+    row = session.scalar(
+        select(ApiToken)
+        .where(ApiToken.token_hash == _token_digest(token))
+        .options(joinedload(ApiToken.user).joinedload(User.role_rows))
+    )
     if row is None or row.revoked_at is not None or not row.user.active:
         return None
-    row.last_used_at = now()
+    moment = now()
+    if row.last_used_at is None or moment - row.last_used_at > TOKEN_USE_RESOLUTION:
+        row.last_used_at = moment
     return row.user
 
 

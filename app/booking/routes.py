@@ -44,8 +44,13 @@ booking_api = Blueprint("booking_api", __name__, url_prefix="/api/v1")
 booking_pages = Blueprint("booking", __name__, template_folder="templates")
 
 
+# Schema instances are reusable and costly to build (nested fields are copied): build once.
+BOOKING_REQUEST = BookingRequestSchema()
+BOOKING_DUMP = BookingSchema()
+
+
 def _dump(booking) -> dict:
-    return BookingSchema().dump(service.describe_booking(booking, current_user))
+    return BOOKING_DUMP.dump(service.describe_booking(booking, current_user))
 
 
 # ---- API -----------------------------------------------------------------------------------
@@ -139,7 +144,7 @@ def create_booking():
         409: {description: slot_taken, content: {application/json: {schema: Error}}}
         422: {$ref: "#/components/responses/Error422"}
     """
-    data = load(BookingRequestSchema())
+    data = load(BOOKING_REQUEST)
     key = request.headers.get("Idempotency-Key")
     record = None
     if key is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select, text
+from sqlalchemy import literal, select, text, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
@@ -49,7 +49,8 @@ def take_booking_lock(session: Session, resource_id: int) -> None:
 
 
 def bookable_resource(session: Session, resource_id: int) -> Resource:
-    resource = session.get(Resource, resource_id)
+    resource = session.get(Resource, resource_id,
+                           options=[joinedload(Resource.venue).joinedload(Venue.district)])
     if resource is None:
         raise NotFound()
     if not resource.active or not resource.venue.active:
@@ -75,6 +76,25 @@ def _closures(session: Session, resource_id: int, start: datetime, end: datetime
         Closure.resource_id == resource_id, Closure.start_at < end, Closure.end_at > start)))
 
 
+def _obstacles(session: Session, resource_id: int, start: datetime, end: datetime,
+               exclude_id: int | None):
+    """Closures and active bookings near [start, end), in one round trip."""
+    bookings = select(Booking.start_at, Booking.end_at, literal("booking").label("kind"),
+                      literal("").label("reason")).where(
+        Booking.resource_id == resource_id,
+        Booking.status.in_(ACTIVE_STATUSES),
+        Booking.start_at < end,
+        Booking.blocked_until > start,
+    )
+    if exclude_id is not None:
+        bookings = bookings.where(Booking.id != exclude_id)
+    closures = select(Closure.start_at, Closure.end_at, literal("closure").label("kind"),
+                      Closure.reason).where(
+        Closure.resource_id == resource_id, Closure.start_at < end, Closure.end_at > start)
+    # plain rows, no ORM entities: the connection runs it directly
+    return session.connection().execute(union_all(closures, bookings)).all()
+
+
 def check_slot(session: Session, resource: Resource, start: datetime, end: datetime,
                now: datetime, exclude_id: int | None = None) -> rules.ResourceRules:
     """Every rule for a new slot, raising the API error of the first one broken."""
@@ -83,26 +103,29 @@ def check_slot(session: Session, resource: Resource, start: datetime, end: datet
         rules.check_request(resource_rules, start, end, now)
     except rules.RuleBroken as broken:
         raise rule_error(broken) from broken
-    closures = _closures(session, resource.id, start, end)
-    if closures:
-        raise RuleViolation("outside_opening_hours", details={
-            "reason": "closure", "closure": {"start": to_local(closures[0].start_at).isoformat(),
-                                             "end": to_local(closures[0].end_at).isoformat(),
-                                             "reason": closures[0].reason}})
     buffer = timedelta(minutes=resource.buffer_minutes)
     wanted = rules.Interval(start, end + buffer)
-    for other in _active_intervals(session, resource.id, start - buffer, end + buffer, exclude_id):
-        if rules.overlaps(wanted, rules.Interval(other.start, other.end + buffer)):
+    obstacles = _obstacles(session, resource.id, start - buffer, end + buffer, exclude_id)
+    for other_start, other_end, kind, reason in obstacles:
+        if kind == "closure" and other_start < end and other_end > start:
+            raise RuleViolation("outside_opening_hours", details={
+                "reason": "closure", "closure": {"start": to_local(other_start).isoformat(),
+                                                 "end": to_local(other_end).isoformat(),
+                                                 "reason": reason}})
+    for other_start, other_end, kind, _ in obstacles:
+        if kind == "booking" and rules.overlaps(wanted, rules.Interval(other_start, other_end + buffer)):
             raise Conflict("slot_taken")
     return resource_rules
 
 
 def _insert_guarded(session: Session, booking: Booking) -> None:
-    """Flush the booking; a race lost to another booking becomes ``slot_taken``."""
+    """Flush the booking; a race lost to another booking becomes ``slot_taken``.
+
+    No savepoint: a lost race ends the whole request, and its transaction is rolled back.
+    """
     try:
-        with session.begin_nested():
-            session.add(booking)
-            session.flush()
+        session.add(booking)
+        session.flush()
     except IntegrityError as err:
         if "bookings_no_overlap" in str(err.orig) or "exclusion" in str(err.orig).lower():
             raise Conflict("slot_taken") from err
@@ -149,10 +172,8 @@ def create_booking(
         booking.quota_fen = funding.quota_fen
         booking.program_id = funding.program_id
         booking.self_pay_fen = gross - funding.voucher_fen - funding.quota_fen
-    session.add(BookingEvent(booking_id=booking.id, at=now, actor_id=creator.id, kind="created",
-                             data={"start": start.isoformat(), "end": end.isoformat(),
-                                   "gross_fen": gross}))
-    session.flush()
+        session.flush()
+    # The booking row itself records its creation; events record what changes it later.
     return booking
 
 
