@@ -32,7 +32,8 @@ def seed_command(demo: bool) -> None:
         from app.accounts.seed import load_demo
 
         demo_counts = load_demo(db.session)
-        click.echo(f"demo: {demo_counts['users']} accounts, {demo_counts['enterprises']} enterprises")
+        click.echo(f"demo: {demo_counts['users']} accounts, {demo_counts['enterprises']} enterprises, "
+                   f"{demo_counts['vouchers']} vouchers")
     db.session.commit()
 
 

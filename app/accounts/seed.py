@@ -59,4 +59,26 @@ def load_demo(session: Session, path: Path | None = None) -> dict[str, int]:
             if service.certification_on(session, user.id, program.id, local_today()) is None:
                 service.certify(session, None, user, cert["program"], cert["tier"],
                                 valid_from=local_today().replace(month=1, day=1))
+    counts["vouchers"] = _load_vouchers(session, data, enterprises)
     return counts
+
+
+def _load_vouchers(session: Session, data: dict, enterprises: dict) -> int:
+    from app.vouchers.models import VoucherBatch
+    from app.vouchers.service import create_batch, issue_vouchers
+
+    issued = 0
+    for row in data.get("voucher_batches", []):
+        if session.scalar(select(VoucherBatch.id).where(VoucherBatch.name == row["name"])):
+            continue
+        batch = create_batch(
+            session, None, program_code=row["program"], name=row["name"],
+            face_value_fen=row["face_value_fen"], total_count=row["total_count"],
+            total_budget_fen=row["total_budget_fen"],
+            valid_from=date.fromisoformat(row["valid_from"]),
+            valid_until=date.fromisoformat(row["valid_until"]),
+            resource_kinds=row.get("resource_kinds", []))
+        for grant in row.get("issue", []):
+            issue_vouchers(session, None, batch, enterprises[grant["enterprise"]], grant["count"])
+            issued += grant["count"]
+    return issued

@@ -198,6 +198,9 @@ def certify(
     )
     session.add(cert)
     session.flush()
+    from app.quota.service import apply_tier
+
+    apply_tier(session, user.id, program.id, valid_from.year, tier.code, tier.cap_fen)
     record(
         session,
         actor_id,

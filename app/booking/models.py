@@ -67,6 +67,8 @@ class Booking(Base):
     quota_fen: Mapped[int] = mapped_column(Integer, default=0)
     self_pay_fen: Mapped[int] = mapped_column(Integer, default=0)
     program_id: Mapped[int | None] = mapped_column(ForeignKey("programs.id"))
+    # the voucher this booking used (kept after release, for the record)
+    voucher_id: Mapped[int | None] = mapped_column(ForeignKey("vouchers.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=now)
     cancelled_at: Mapped[datetime | None] = mapped_column()
     late_cancel: Mapped[bool] = mapped_column(default=False)
@@ -75,6 +77,7 @@ class Booking(Base):
 
     resource: Mapped[Resource] = relationship()
     creator: Mapped[User] = relationship()
+    voucher: Mapped[Voucher | None] = relationship(foreign_keys=[voucher_id])  # noqa: F821
     events: Mapped[list[BookingEvent]] = relationship(
         back_populates="booking", order_by="BookingEvent.id"
     )

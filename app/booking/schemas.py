@@ -58,6 +58,7 @@ class BookedResourceSchema(Schema):
 class VoucherRefSchema(Schema):
     code = fields.String(required=True)
     status = fields.String(required=True)
+    face_value_fen = fields.Integer()
 
 
 class QrLinksSchema(Schema):

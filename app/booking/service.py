@@ -387,6 +387,23 @@ def closures_of(session: Session, resource_id: int, from_time: datetime) -> list
 # ---- presentation --------------------------------------------------------------------------
 
 
+def _program_code(booking: Booking) -> str | None:
+    if booking.program_id is None:
+        return None
+
+    return next((p.code for p in booking.resource.programs if p.id == booking.program_id), None) \
+        or booking_program(booking)
+
+
+def booking_program(booking: Booking) -> str | None:
+    from sqlalchemy.orm import object_session
+
+    from app.catalog.models import Program
+
+    program = object_session(booking).get(Program, booking.program_id)
+    return program.code if program else None
+
+
 def describe_booking(booking: Booking, viewer: User | None = None) -> dict:
     """The API shape of a booking (API.md); the creator's phone only to themselves."""
     from app.accounts.service import mask_phone
@@ -407,8 +424,10 @@ def describe_booking(booking: Booking, viewer: User | None = None) -> dict:
                                "district": venue.district.code}},
         "price": {"gross_fen": booking.gross_fen, "voucher_fen": booking.voucher_fen,
                   "quota_fen": booking.quota_fen, "self_pay_fen": booking.self_pay_fen},
-        "voucher": None,
-        "program": None,
+        "voucher": ({"code": booking.voucher.code, "status": booking.voucher.status,
+                     "face_value_fen": booking.voucher.face_value_fen}
+                    if booking.voucher is not None else None),
+        "program": _program_code(booking),
         "qr": None,
         "creator": {"id": creator.id, "display_name": creator.display_name,
                     "phone": creator.phone if reveal else mask_phone(creator.phone)},

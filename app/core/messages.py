@@ -46,3 +46,11 @@ MESSAGES.update({
     "cancel_deadline_passed": _l("The free cancellation period has passed."),
     "not_cancellable": _l("This booking can no longer be changed."),
 })
+
+MESSAGES.update({
+    "batch_exhausted": _l("This batch has no vouchers or budget left for that many."),
+    "voucher_state_changed": _l("The voucher changed meanwhile; please reload."),
+    "quota_state_changed": _l("The quota entry changed meanwhile; please reload."),
+    "period_closed": _l("This accounting period is closed."),
+    "unbalanced_entry": _l("An accounting entry did not balance; nothing was saved."),
+})

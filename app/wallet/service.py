@@ -1,42 +1,37 @@
-"""What a creator holds: usable vouchers, quota per program and year, strikes, calendar link.
-
-Vouchers, quota holds and strikes are recorded by the booking and money features; this module
-reads them for the account pages and ``GET /me``.
-"""
+"""What a creator holds: usable vouchers, quota per program and year, strikes, calendar link."""
 
 from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.accounts.models import User
-from app.accounts.service import certification_on
-from app.catalog.models import Program
+from app.core.clock import now
 
 
 def vouchers_usable_by(session: Session, user: User, today: date) -> list[dict]:
-    return []
+    from app.vouchers.service import describe, usable_vouchers
+
+    return [describe(v) for v in usable_vouchers(session, user, today)]
 
 
 def quota_summary(session: Session, user: User, today: date) -> list[dict]:
-    """The year's quota per program the creator is certified for today."""
-    rows = []
-    year = today.year
-    programs = session.scalars(select(Program).where(Program.funding == "quota")).all()
-    for program in programs:
-        cert = certification_on(session, user.id, program.id, today)
-        if cert is None:
-            continue
-        cap = cert.tier.cap_fen
-        rows.append({"program": program.code, "year": year, "tier": cert.tier.code,
-                     "cap_fen": cap, "held_fen": 0, "consumed_fen": 0, "remaining_fen": cap})
-    return rows
+    from app.quota.service import summary
+
+    return summary(session, user, today)
 
 
 def strikes_of(session: Session, user: User) -> int:
-    return 0
+    from app.booking.strikes import recent_strikes
+
+    return recent_strikes(session, user.id, now())
+
+
+def suspended_until_of(session: Session, user: User):
+    from app.booking.strikes import suspended_until
+
+    return suspended_until(session, user.id, now())
 
 
 def calendar_url_of(user: User) -> str | None:
