@@ -94,3 +94,25 @@ def users_token(email: str, label: str) -> None:
     db.session.commit()
     click.echo(f"new API token for {email}; it is shown only once:")
     click.echo(token)
+
+
+@cli.cli.group("finance")
+def finance_group() -> None:
+    """Finance: reconciliation."""
+
+
+@finance_group.command("reconcile")
+@click.option("--month", required=True, help="YYYY-MM (Asia/Shanghai).")
+def finance_reconcile(month: str) -> None:
+    """Check every invariant for the month; exit 1 with a list when any is violated."""
+    import re
+
+    from app.finance.reconcile import format_report, reconcile
+
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
+        raise click.BadParameter("use YYYY-MM", param_hint="--month")
+    report = reconcile(db.session, month)
+    db.session.rollback()
+    click.echo(format_report(report))
+    if not report.ok:
+        raise SystemExit(1)

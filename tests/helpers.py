@@ -41,3 +41,27 @@ def book(api, code: str, day: str, start: str, end: str, as_user: str = CREATOR,
                     json={"resource_id": resource_id(api, code), "start": at(day, start),
                           "end": at(day, end), **extra},
                     headers=extra.pop("headers", {}) if "headers" in extra else {})
+
+
+def post_concurrently(app, calls: list[tuple[str, str, dict]]) -> list:
+    """POST every (path, token, body) at the same moment from its own thread and connection.
+
+    Returns the responses' (status, json) in call order.
+    """
+    import threading
+
+    barrier = threading.Barrier(len(calls))
+    results: list = [None] * len(calls)
+
+    def run(index: int, path: str, token: str, body: dict) -> None:
+        client = app.test_client()
+        barrier.wait()
+        response = client.post(path, json=body, headers={"Authorization": f"Bearer {token}"})
+        results[index] = (response.status_code, response.get_json())
+
+    threads = [threading.Thread(target=run, args=(i, *call)) for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return results

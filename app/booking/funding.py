@@ -77,8 +77,10 @@ def attach(session: Session, user, booking: Booking, voucher_code: str | None,
             if voucher is None:
                 raise vouchers.not_usable("unknown_code")
             vouchers.usable_for(session, voucher, user, resource, day)
-            booking.voucher_id = voucher.id
             vouchers.hold(session, voucher, booking, actor_id=user.id, at=at)
+            # Only after the hold: the foreign key check would share-lock the voucher row, and
+            # two bookings each holding that lock while waiting to update the row deadlock.
+            booking.voucher_id = voucher.id
             voucher_fen = vouchers.rules.covered_fen(voucher.face_value_fen, remaining)
             remaining -= voucher_fen
             program_id = voucher.program_id

@@ -72,3 +72,32 @@ def test_operator_day_view_and_venue_day(seeded):
     assert _signed_in(seeded, OP_FTC).get(f"/operator/venues/{venue_id}").status_code == 403
     public = seeded.test_client().get(f"/venues/{venue_id}/day?date=2026-12-02").get_data(as_text=True)
     assert "09:00–13:30" in public  # 14:00 booking with its 15-minute buffer
+
+
+def test_creator_books_with_voucher_and_sees_the_split(seeded):
+    client = _signed_in(seeded, CREATOR)
+    rid = resource_id(_A(seeded), "vjc-live-01")
+    page = client.get(f"/resources/{rid}/book/confirm?date=2026-12-02&time=18:00&minutes=120")
+    html = page.get_data(as_text=True)
+    codes = re.findall(r'<option value="([2-9A-Z]{4}-[2-9A-Z]{4}-[2-9A-Z]{4})"', html)
+    assert codes, "the creator's vouchers are offered"
+    chosen = client.get(f"/resources/{rid}/book/confirm?date=2026-12-02&time=18:00&minutes=120"
+                        f"&voucher_code={codes[0]}").get_data(as_text=True)
+    assert "−¥300.00" in chosen and "¥140.00" in chosen  # ¥440 − ¥300 voucher = ¥140 self-pay
+    done = client.post(f"/resources/{rid}/book/confirm", data={
+        "date": "2026-12-02", "time": "18:00", "minutes": "120", "confirm": "1",
+        "voucher_code": codes[0], "use_quota": "1"})
+    detail = client.get(done.headers["Location"]).get_data(as_text=True)
+    assert codes[0] in detail and "¥140.00" in detail
+
+
+def test_certified_creator_books_with_quota_from_pages(seeded):
+    client = _signed_in(seeded, "hp.creator@demo.local")
+    rid = resource_id(_A(seeded), "ftc-live-01")
+    page = client.get(f"/resources/{rid}/book/confirm?date=2026-12-02&time=10:00&minutes=60")
+    html = page.get_data(as_text=True)
+    assert re.search(r'id="self-pay">¥0.00<', html), "quota covers the whole price"
+    client.post(f"/resources/{rid}/book/confirm", data={
+        "date": "2026-12-02", "time": "10:00", "minutes": "60", "confirm": "1", "use_quota": "1"})
+    quota = client.get("/api/v1/me").get_json()["quota"][0]
+    assert quota["held_fen"] > 0 and quota["remaining_fen"] == quota["cap_fen"] - quota["held_fen"]
