@@ -51,7 +51,6 @@ def _token(app, email):
 def _slots(app, count: int, program_code: str) -> list[tuple[int, str, str]]:
     """``count`` distinct one-hour slots on 2026-12-03 in live rooms accepting only that program
     among quota programs."""
-    from app.catalog.models import Program
 
     with app.app_context():
         rooms = [r.id for r in db.session.scalars(select(Resource).where(
