@@ -55,6 +55,7 @@ def register_blueprints(app: Flask) -> None:
     from app.admin.routes import admin_api, admin_pages, operator_pages
     from app.booking.routes import booking_api, booking_pages, calendar_bp
     from app.catalog.routes import catalog_api, catalog_pages
+    from app.checkin.routes import checkin_api, checkin_pages
     from app.cli import cli
     from app.core.openapi import openapi_bp
     from app.core.routes import core_bp
@@ -63,5 +64,5 @@ def register_blueprints(app: Flask) -> None:
 
     for blueprint in (core_bp, openapi_bp, cli, catalog_pages, catalog_api, accounts_pages,
                       accounts_api, admin_pages, admin_api, operator_pages, booking_api,
-                      booking_pages, calendar_bp, money_api, money_pages):
+                      booking_pages, calendar_bp, money_api, checkin_api, checkin_pages, money_pages):
         app.register_blueprint(blueprint)

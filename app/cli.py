@@ -116,3 +116,32 @@ def finance_reconcile(month: str) -> None:
     click.echo(format_report(report))
     if not report.ok:
         raise SystemExit(1)
+
+
+@cli.cli.group("keys")
+def keys_group() -> None:
+    """Check-in code signing keys."""
+
+
+@keys_group.command("rotate")
+def keys_rotate() -> None:
+    """Start signing with a new key; codes signed with older keys keep verifying."""
+    from flask import current_app
+
+    from app.checkin.keys import create_key
+
+    key = create_key(db.session, current_app.config["SECRET_KEY"])
+    db.session.commit()
+    click.echo(f"now signing with {key.key_id}")
+
+
+@keys_group.command("retire")
+@click.argument("key_id")
+def keys_retire(key_id: str) -> None:
+    """Stop accepting codes signed with KEY_ID."""
+    from app.checkin.keys import retire
+
+    if retire(db.session, key_id) is None:
+        raise click.ClickException(f"no key {key_id}")
+    db.session.commit()
+    click.echo(f"{key_id} retired: its codes are now invalid")

@@ -404,6 +404,15 @@ def booking_program(booking: Booking) -> str | None:
     return program.code if program else None
 
 
+def _qr_links(booking: Booking) -> dict | None:
+    if booking.status not in ("confirmed", "checked_in"):
+        return None
+    from flask import url_for
+
+    return {"png": url_for("checkin_api.qr_png", booking_id=booking.id),
+            "svg": url_for("checkin_api.qr_svg", booking_id=booking.id)}
+
+
 def describe_booking(booking: Booking, viewer: User | None = None) -> dict:
     """The API shape of a booking (API.md); the creator's phone only to themselves."""
     from app.accounts.service import mask_phone
@@ -428,7 +437,7 @@ def describe_booking(booking: Booking, viewer: User | None = None) -> dict:
                      "face_value_fen": booking.voucher.face_value_fen}
                     if booking.voucher is not None else None),
         "program": _program_code(booking),
-        "qr": None,
+        "qr": _qr_links(booking),
         "creator": {"id": creator.id, "display_name": creator.display_name,
                     "phone": creator.phone if reveal else mask_phone(creator.phone)},
         "cancel_deadline": to_local(deadline).isoformat(),

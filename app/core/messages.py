@@ -54,3 +54,7 @@ MESSAGES.update({
     "period_closed": _l("This accounting period is closed."),
     "unbalanced_entry": _l("An accounting entry did not balance; nothing was saved."),
 })
+
+MESSAGES.update({
+    "not_checked_in": _l("This booking is not checked in."),
+})

@@ -23,11 +23,12 @@ def _schemas():
     from app.admin import schemas as admin_schemas
     from app.booking import schemas as booking_schemas
     from app.catalog import schemas as catalog_schemas
+    from app.checkin import schemas as checkin_schemas
     from app.core import schemas as core_schemas
     from app.vouchers import schemas as voucher_schemas
 
     modules = [core_schemas, catalog_schemas, accounts_schemas, admin_schemas,
-               booking_schemas, voucher_schemas]
+               booking_schemas, voucher_schemas, checkin_schemas]
     for module in modules:
         for name in getattr(module, "__all__", []):
             yield name.removesuffix("Schema"), getattr(module, name)

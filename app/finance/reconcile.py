@@ -196,7 +196,33 @@ def check_redemptions(session: Session, start: datetime, end: datetime) -> list[
     return violations
 
 
-CHECKS_BY_INVARIANT = {1, 2, 4, 6}
+def check_checkins(session: Session, start: datetime, end: datetime) -> list[Violation]:
+    """Invariant 3: each redemption and each consumption has exactly one successful check-in."""
+    from app.checkin.models import CheckIn
+
+    checkins = (select(CheckIn.booking_id, func.count(CheckIn.id).label("n"))
+                .group_by(CheckIn.booking_id).subquery())
+    violations = []
+    vouchers = session.execute(
+        select(Voucher.code, Voucher.redeemed_booking_id, func.coalesce(checkins.c.n, 0))
+        .outerjoin(checkins, checkins.c.booking_id == Voucher.redeemed_booking_id)
+        .where(Voucher.status.in_(("redeemed", "settled")))
+    ).all()
+    violations += [Violation(3, "voucher", code,
+                             f"redeemed for booking {booking_id} with {n} successful check-ins")
+                   for code, booking_id, n in vouchers if n != 1]
+    holds = session.execute(
+        select(QuotaHold.id, QuotaHold.booking_id, func.coalesce(checkins.c.n, 0))
+        .outerjoin(checkins, checkins.c.booking_id == QuotaHold.booking_id)
+        .where(QuotaHold.status.in_(("consumed", "settled")))
+    ).all()
+    violations += [Violation(3, "quota_hold", str(hold_id),
+                             f"consumed for booking {booking_id} with {n} successful check-ins")
+                   for hold_id, booking_id, n in holds if n != 1]
+    return violations
+
+
+CHECKS_BY_INVARIANT = {1, 2, 3, 4, 6}
 
 
 def reconcile(session: Session, month: str, extra_checks=()) -> Report:
@@ -206,6 +232,7 @@ def reconcile(session: Session, month: str, extra_checks=()) -> Report:
     report.violations += check_quota_caps(session, int(month[:4]))
     report.violations += check_entries_balance(session, start, end)
     report.violations += check_voucher_states(session)
+    report.violations += check_checkins(session, start, end)
     report.violations += check_redemptions(session, start, end)
     for _, check in extra_checks:
         report.violations += check(session, start, end)

@@ -1,0 +1,220 @@
+"""Check-in API, QR images, signing keys, and the front-desk scanner page."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from app.booking.service import describe_booking, get_booking, visible_booking
+from app.checkin import keys, qr, service
+from app.checkin.schemas import CheckinRequestSchema, CheckinResultSchema, SigningKeySchema
+from app.core.api import load
+from app.core.auth import require_roles
+from app.core.clock import local_today, now, to_local
+from app.core.errors import AppError, Forbidden, ValidationFailed
+from app.extensions import db
+
+checkin_api = Blueprint("checkin_api", __name__, url_prefix="/api/v1")
+checkin_pages = Blueprint("checkin", __name__, template_folder="templates")
+
+RESULT_MESSAGES = {
+    "ok": _l("Checked in. Welcome!"),
+    "already_checked_in": _l("Already checked in — nothing was charged twice."),
+    "wrong_venue": _l("This booking is for another venue."),
+    "too_early": _l("Too early: check-in opens shortly before the start."),
+    "too_late": _l("Too late: this booking has ended."),
+    "cancelled": _l("This booking is cancelled or was a no-show."),
+    "invalid": _l("Not a valid code. Ask for the booking QR code from the app."),
+}
+
+
+def describe_outcome(outcome: service.Outcome) -> dict:
+    checkin = outcome.checkin
+    return {
+        "result": outcome.result,
+        "message": str(RESULT_MESSAGES[outcome.result]),
+        "booking": describe_booking(outcome.booking) if outcome.booking is not None
+        and outcome.result != "wrong_venue" else None,
+        "checkin": None if checkin is None else {
+            "at": to_local(checkin.at).isoformat(),
+            "operator": checkin.operator.display_name if checkin.operator else None,
+            "method": checkin.method, "device": checkin.device},
+        "scan_id": outcome.scan_id,
+    }
+
+
+@checkin_api.post("/checkins")
+@require_roles("operator", "admin")
+def create_checkin():
+    """Scan a booking's code (or check in by hand with booking_id). Every scan is stored.
+    ---
+    post:
+      tags: [checkin]
+      security: [{bearer: []}]
+      requestBody:
+        content:
+          application/json:
+            schema: CheckinRequest
+      responses:
+        200:
+          content:
+            application/json:
+              schema: CheckinResult
+        401: {$ref: "#/components/responses/Error401"}
+        403: {$ref: "#/components/responses/Error403"}
+        422: {$ref: "#/components/responses/Error422"}
+    """
+    data = load(CheckinRequestSchema())
+    outcome = service.check_in(db.session, current_user, moment=now(), code=data.get("code"),
+                               booking_id=data.get("booking_id"), device=data["device"])
+    body = CheckinResultSchema().dump(describe_outcome(outcome))
+    db.session.commit()
+    return jsonify(body)
+
+
+@checkin_api.post("/checkins/decode")
+@require_roles("operator", "admin")
+def decode_frame():
+    """Read a QR code from a camera frame (for browsers without BarcodeDetector).
+    ---
+    post:
+      tags: [checkin]
+      security: [{bearer: []}]
+      requestBody:
+        content:
+          image/jpeg: {}
+          image/png: {}
+      responses:
+        200:
+          content:
+            application/json:
+              schema: {type: object, properties: {code: {type: string, nullable: true}}}
+    """
+    import io
+
+    import zxingcpp
+    from PIL import Image, UnidentifiedImageError
+
+    data = request.get_data(cache=False)
+    if not data:
+        raise ValidationFailed({"_body": ["Send the image bytes."]})
+    try:
+        image = Image.open(io.BytesIO(data))
+        image.load()
+    except (UnidentifiedImageError, OSError) as err:
+        raise ValidationFailed({"_body": ["Not an image."]}) from err
+    results = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
+    return jsonify({"code": results[0].text if results else None})
+
+
+@checkin_api.post("/bookings/<int:booking_id>/checkout")
+@require_roles("operator", "admin")
+def checkout(booking_id: int):
+    """Record the end of use.
+    ---
+    post:
+      tags: [checkin]
+      security: [{bearer: []}]
+      parameters:
+        - {in: path, name: booking_id, required: true, schema: {type: integer}}
+      responses:
+        200:
+          content:
+            application/json:
+              schema: Booking
+        403: {$ref: "#/components/responses/Error403"}
+        404: {$ref: "#/components/responses/Error404"}
+        422: {$ref: "#/components/responses/Error422"}
+    """
+    booking = get_booking(db.session, booking_id)
+    service.check_out(db.session, current_user, booking, now())
+    db.session.commit()
+    from app.booking.schemas import BookingSchema
+
+    return jsonify(BookingSchema().dump(describe_booking(booking)))
+
+
+def _own_code(booking_id: int) -> str:
+    booking = visible_booking(db.session, current_user, booking_id)
+    if booking.creator_id != current_user.id:
+        raise Forbidden()
+    if booking.status not in ("confirmed", "checked_in"):
+        raise AppError("not_cancellable", status=422, details={"status": booking.status})
+    code = service.code_for(db.session, booking, current_app.config["SECRET_KEY"])
+    db.session.commit()  # a first signing key may have been created
+    return code
+
+
+@checkin_api.get("/bookings/<int:booking_id>/qr.png")
+@require_roles()
+def qr_png(booking_id: int):
+    """The booking's check-in QR code as PNG (owner).
+    ---
+    get:
+      tags: [checkin]
+      security: [{bearer: []}]
+      parameters:
+        - {in: path, name: booking_id, required: true, schema: {type: integer}}
+      responses:
+        200: {description: PNG image, content: {image/png: {}}}
+        403: {$ref: "#/components/responses/Error403"}
+        404: {$ref: "#/components/responses/Error404"}
+    """
+    return Response(qr.png(_own_code(booking_id)), mimetype="image/png",
+                    headers={"Cache-Control": "private, no-store"})
+
+
+@checkin_api.get("/bookings/<int:booking_id>/qr.svg")
+@require_roles()
+def qr_svg(booking_id: int):
+    """The booking's check-in QR code as SVG (owner).
+    ---
+    get:
+      tags: [checkin]
+      security: [{bearer: []}]
+      parameters:
+        - {in: path, name: booking_id, required: true, schema: {type: integer}}
+      responses:
+        200: {description: SVG image, content: {image/svg+xml: {}}}
+        403: {$ref: "#/components/responses/Error403"}
+        404: {$ref: "#/components/responses/Error404"}
+    """
+    return Response(qr.svg(_own_code(booking_id)), mimetype="image/svg+xml",
+                    headers={"Cache-Control": "private, no-store"})
+
+
+@checkin_api.get("/checkin/keys")
+def public_keys():
+    """Public keys that verify check-in codes (for scanners working offline).
+    ---
+    get:
+      tags: [checkin]
+      responses:
+        200:
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  items: {type: array, items: {$ref: "#/components/schemas/SigningKey"}}
+    """
+    return jsonify({"items": SigningKeySchema(many=True).dump(keys.describe_keys(db.session))})
+
+
+# ---- pages ---------------------------------------------------------------------------------
+
+
+@checkin_pages.get("/operator/scan")
+@require_roles("operator", "admin")
+def scanner_page():
+    from app.catalog.models import Venue
+
+    if current_user.has_role("admin"):
+        venues = db.session.scalars(db.select(Venue).order_by(Venue.code)).all()
+    else:
+        venues = sorted(current_user.operated_venues, key=lambda v: v.code)
+    chosen = request.args.get("venue", type=int)
+    venue_ids = [v.id for v in venues if chosen in (None, v.id)]
+    bookings = service.todays_list(db.session, venue_ids, local_today()) if venue_ids else []
+    return render_template("checkin/scanner.html", venues=venues, chosen=chosen, bookings=bookings)
