@@ -18,7 +18,9 @@ from app.core import clock
 from app.extensions import db
 
 PG_BASE_URL = os.environ.get("DATABASE_URL_TEST", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-PG_SUITE_DB = "venuebook_suite"
+# One database per test process: two runs on one server (a developer and CI, or parallel
+# sessions) never drop each other's tables.
+PG_SUITE_DB = f"venuebook_suite_{os.getpid()}"
 PASSWORD = "demo12345"
 _pg_state: dict[str, object] = {}
 
@@ -78,6 +80,23 @@ def base_config(database_url: str, tmp_path: Path) -> dict:
         "LOG_JSON": False,
         "LOG_LEVEL": "WARNING",
     }
+
+
+def drop_pg_database(name: str) -> None:
+    admin = create_engine(pg_admin_url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = :name AND pid <> pg_backend_pid()"), {"name": name})
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_suite_databases():
+    yield
+    if "suite_url" in _pg_state:
+        drop_pg_database(PG_SUITE_DB)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

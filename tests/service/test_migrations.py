@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, text
 
 from app import create_app
 from app.extensions import db
-from tests.conftest import base_config, fresh_pg_database, require_pg
+from tests.conftest import base_config, drop_pg_database, fresh_pg_database, require_pg
 
 
 def _upgrade_and_diff(url: str, tmp_path) -> list:
@@ -40,7 +40,9 @@ def test_sqlite_upgrade_matches_models(tmp_path):
 @pytest.mark.postgres
 def test_postgresql_upgrade_matches_models(tmp_path):
     require_pg()
-    url = fresh_pg_database("venuebook_migrations")
+    import os
+
+    url = fresh_pg_database(f"venuebook_migrations_{os.getpid()}")
     diff, triggers = _upgrade_and_diff(url, tmp_path)
     assert diff == []
     assert triggers >= 2
@@ -49,4 +51,5 @@ def test_postgresql_upgrade_matches_models(tmp_path):
         kinds = conn.execute(text(
             "SELECT contype FROM pg_constraint WHERE conname = 'bookings_no_overlap'")).all()
     engine.dispose()
+    drop_pg_database(url.rsplit("/", 1)[1])
     assert kinds == [("x",)]  # the exclusion constraint guarding against double booking
