@@ -54,7 +54,7 @@ NO_SHOW_LABELS = {"forfeit": _l("Voucher or quota is forfeited"),
 PROGRAM_FIELDS = {
     "code": _l("Code"), "name_zh": _l("Name (Chinese)"), "name_en": _l("Name (English)"),
     "district": _l("District"), "funding": _l("Funding"), "eligibility": _l("Eligibility"),
-    "coverage_percent": _l("Coverage (%)"), "no_show_policy": _l("No-show policy"),
+    "coverage_percent": _l("Coverage of the fee, in percent"), "no_show_policy": _l("No-show policy"),
     "description_zh": _l("Description (Chinese)"), "description_en": _l("Description (English)"),
     "tiers": _l("Tiers"), "venue_ids": _l("Venues"), "resource_kinds": _l("Resource kinds"),
 }
@@ -205,7 +205,7 @@ def _described(errors: dict, labels: dict) -> list[tuple[str, list[str]]]:
     described = []
     for key, problems in sorted(errors.items()):
         parts = key.split(".")
-        if parts[0] == "tiers" and len(parts) == 3:
+        if parts[0] == "tiers" and len(parts) == 3 and parts[1].isdigit():
             label = _("Tier %(n)s: %(field)s", n=int(parts[1]) + 1,
                       field=TIER_FIELDS.get(parts[2], parts[2]))
         else:
