@@ -66,6 +66,11 @@ def test_invalid_resource_change_is_refused_whole(api):
     "UPDATE list_versions SET note = 'tampered'",
     "DELETE FROM list_versions",
     "UPDATE audit_log SET action = 'tampered'",
+    "UPDATE journal_lines SET amount_fen = amount_fen + 1",
+    "DELETE FROM journal_lines",
+    "UPDATE journal_entries SET memo = 'tampered'",
+    "DELETE FROM journal_entries",
+    "UPDATE voucher_events SET to_status = 'void'",
 ])
 def test_database_refuses_to_rewrite_history(seeded, statement):
     with seeded.app_context():
