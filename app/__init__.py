@@ -59,10 +59,12 @@ def register_blueprints(app: Flask) -> None:
     from app.cli import cli
     from app.core.openapi import openapi_bp
     from app.core.routes import core_bp
+    from app.finance.routes import finance_api
     from app.vouchers.pages import money_pages
     from app.vouchers.routes import money_api
 
     for blueprint in (core_bp, openapi_bp, cli, catalog_pages, catalog_api, accounts_pages,
                       accounts_api, admin_pages, admin_api, operator_pages, booking_api,
-                      booking_pages, calendar_bp, money_api, checkin_api, checkin_pages, money_pages):
+                      booking_pages, calendar_bp, money_api, checkin_api, checkin_pages, money_pages,
+                      finance_api):
         app.register_blueprint(blueprint)

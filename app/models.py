@@ -7,6 +7,7 @@ from app.booking import strikes as strike_models  # noqa: F401
 from app.catalog import models as catalog_models  # noqa: F401
 from app.checkin import models as checkin_models  # noqa: F401
 from app.core import idempotency as idempotency_models  # noqa: F401
+from app.finance import models as finance_models  # noqa: F401
 from app.ledger import models as ledger_models  # noqa: F401
 from app.quota import models as quota_models  # noqa: F401
 from app.vouchers import models as voucher_models  # noqa: F401

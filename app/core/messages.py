@@ -58,3 +58,9 @@ MESSAGES.update({
 MESSAGES.update({
     "not_checked_in": _l("This booking is not checked in."),
 })
+
+MESSAGES.update({
+    "already_settled": _l("This statement is already settled with another payment reference."),
+    "not_issued": _l("Issue the statement before recording its payment."),
+    "period_open": _l("Only a past month can be closed."),
+})

@@ -222,7 +222,73 @@ def check_checkins(session: Session, start: datetime, end: datetime) -> list[Vio
     return violations
 
 
-CHECKS_BY_INVARIANT = {1, 2, 3, 4, 6}
+def check_statements(session: Session, start: datetime, end: datetime) -> list[Violation]:
+    """Invariant 5: totals equal their lines; an issued file still matches its SHA-256."""
+    import hashlib
+
+    from app.finance.models import Statement, StatementLine
+
+    sums = (select(StatementLine.statement_id, func.count().label("n"),
+                   func.coalesce(func.sum(StatementLine.amount_fen), 0).label("total"))
+            .group_by(StatementLine.statement_id).subquery())
+    rows = session.execute(
+        select(Statement.id, Statement.status, Statement.total_fen, Statement.line_count,
+               func.coalesce(sums.c.total, 0), func.coalesce(sums.c.n, 0),
+               Statement.issued_file, Statement.file_sha256)
+        .outerjoin(sums, sums.c.statement_id == Statement.id)
+    ).all()
+    violations = []
+    for sid, status, total, count, line_total, line_count, issued_file, digest in rows:
+        if total != line_total or count != line_count:
+            violations.append(Violation(5, "statement", str(sid),
+                                        f"total {total} fen over {count} lines, the lines add up "
+                                        f"to {line_total} fen over {line_count}"))
+        if status != "draft" and (issued_file is None or digest is None or
+                                  hashlib.sha256(issued_file.encode("utf-8")).hexdigest() != digest):
+            violations.append(Violation(5, "statement", str(sid),
+                                        "the issued file no longer matches its SHA-256"))
+    return violations
+
+
+def totals(session: Session, start: datetime, end: datetime) -> dict:
+    """Counts and fen by program, venue and voucher batch (SQL aggregation)."""
+    from app.catalog.models import Program, Venue
+    from app.vouchers.models import VoucherBatch
+
+    by_program: dict = {}
+    for code, status, count, fen in session.execute(
+            select(Program.code, Voucher.status, func.count(), func.sum(Voucher.face_value_fen))
+            .join(Program, Program.id == Voucher.program_id).group_by(Program.code, Voucher.status)):
+        by_program.setdefault(code, {})[status] = {"count": int(count), "fen": int(fen or 0)}
+    for code, kind, count, fen in session.execute(
+            select(Program.code, JournalEntry.kind, func.count(), func.sum(JournalLine.amount_fen))
+            .join(JournalLine, JournalLine.entry_id == JournalEntry.id)
+            .join(Program, Program.id == JournalLine.program_id)
+            .where(JournalEntry.kind.in_(("quota.hold", "quota.consume", "quota.release")),
+                   JournalLine.amount_fen > 0,
+                   JournalEntry.posted_at >= start, JournalEntry.posted_at < end)
+            .group_by(Program.code, JournalEntry.kind)):
+        by_program.setdefault(code, {})[kind.replace(".", "_")] = {"count": int(count), "fen": int(fen)}
+    by_venue = {}
+    for name, kind, count, fen in session.execute(
+            select(Venue.name_zh, JournalEntry.kind, func.count(), func.sum(JournalLine.amount_fen))
+            .join(JournalLine, JournalLine.entry_id == JournalEntry.id)
+            .join(Venue, Venue.id == JournalEntry.venue_id)
+            .where(JournalEntry.kind.in_(("voucher.redeem", "quota.consume")),
+                   JournalLine.account.in_(("vouchers_redeemed", "quota_consumed")),
+                   JournalEntry.posted_at >= start, JournalEntry.posted_at < end)
+            .group_by(Venue.name_zh, JournalEntry.kind)):
+        by_venue.setdefault(name, {})[kind.split(".")[0]] = {"count": int(count), "fen": int(fen)}
+    by_batch = {}
+    for name, status, count, fen in session.execute(
+            select(VoucherBatch.name, Voucher.status, func.count(), func.sum(Voucher.face_value_fen))
+            .join(VoucherBatch, VoucherBatch.id == Voucher.batch_id)
+            .group_by(VoucherBatch.name, Voucher.status)):
+        by_batch.setdefault(name, {})[status] = {"count": int(count), "fen": int(fen or 0)}
+    return {"by_program": by_program, "by_venue": by_venue, "by_batch": by_batch}
+
+
+CHECKS_BY_INVARIANT = {1, 2, 3, 4, 5, 6}
 
 
 def reconcile(session: Session, month: str, extra_checks=()) -> Report:
@@ -233,10 +299,12 @@ def reconcile(session: Session, month: str, extra_checks=()) -> Report:
     report.violations += check_entries_balance(session, start, end)
     report.violations += check_voucher_states(session)
     report.violations += check_checkins(session, start, end)
+    report.violations += check_statements(session, start, end)
     report.violations += check_redemptions(session, start, end)
     for _, check in extra_checks:
         report.violations += check(session, start, end)
     report.violations.sort(key=lambda v: (v.invariant, v.object_type, v.object_id))
+    report.totals = totals(session, start, end)
     return report
 
 

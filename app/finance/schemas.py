@@ -1,0 +1,65 @@
+from marshmallow import Schema, fields, validate
+
+__all__ = ["StatementRequestSchema", "StatementSchema", "SettleRequestSchema", "ReconciliationSchema",
+           "StatementQuerySchema",
+           "MonthQuerySchema"]
+
+MONTH = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="Use YYYY-MM.")
+
+
+class MonthQuerySchema(Schema):
+    month = fields.String(required=True, validate=MONTH)
+
+
+class StatementQuerySchema(Schema):
+    month = fields.String(validate=MONTH)
+    venue = fields.Integer()
+
+
+class StatementRequestSchema(Schema):
+    venue_id = fields.Integer(required=True, strict=True)
+    month = fields.String(required=True, validate=MONTH)
+
+
+class SettleRequestSchema(Schema):
+    payment_reference = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    payment_date = fields.Date(required=True)
+
+
+class StatementLineSchema(Schema):
+    kind = fields.String()
+    program = fields.String()
+    booking_id = fields.Integer()
+    voucher_code = fields.String(allow_none=True)
+    resource = fields.String()
+    creator = fields.String()
+    phone = fields.String()
+    booked_start = fields.String()
+    checked_in_at = fields.String(allow_none=True)
+    operator = fields.String()
+    amount_fen = fields.Integer()
+    adjusting = fields.Boolean()
+
+
+class StatementSchema(Schema):
+    id = fields.Integer(required=True)
+    venue_id = fields.Integer(required=True)
+    venue = fields.String()
+    month = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(["draft", "issued", "settled"]))
+    total_fen = fields.Integer(required=True)
+    line_count = fields.Integer()
+    totals_by_program = fields.Dict()
+    issued_at = fields.String(allow_none=True)
+    file_sha256 = fields.String(allow_none=True)
+    payment_reference = fields.String(allow_none=True)
+    payment_date = fields.String(allow_none=True)
+    lines = fields.List(fields.Nested(StatementLineSchema))
+
+
+class ReconciliationSchema(Schema):
+    month = fields.String(required=True)
+    ok = fields.Boolean(required=True)
+    invariants = fields.List(fields.Dict(), required=True)
+    violations = fields.List(fields.Dict(), required=True)
+    totals = fields.Dict(required=True)
