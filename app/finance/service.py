@@ -128,32 +128,54 @@ def draft(session: Session, actor_id: int | None, venue_id: int, month: str) -> 
     return statement
 
 
-def csv_rows(statement: Statement) -> Iterator[list[str]]:
-    yield CSV_HEADERS
-    for number, line in enumerate(statement.lines, 1):
-        yield [str(number), "直播券" if line.kind == "voucher" else "年度额度", line.program_code,
-               str(line.booking_id), line.voucher_code or "", line.resource_name, line.creator_name,
-               line.creator_phone, to_local(line.booked_start).strftime("%Y-%m-%d %H:%M"),
-               to_local(line.checked_in_at).strftime("%Y-%m-%d %H:%M") if line.checked_in_at else "",
-               line.operator_name, f"{line.amount_fen / 100:.2f}", "是" if line.adjusting else ""]
-    yield ["合计", "", "", "", "", "", "", "", "", "", "", f"{statement.total_fen / 100:.2f}", ""]
+def line_rows(session: Session, statement: Statement) -> Iterator[list]:
+    """The statement's lines as export rows (amount in fen), read in chunks as plain tuples."""
+    query = (select(StatementLine.kind, StatementLine.program_code, StatementLine.booking_id,
+                    StatementLine.voucher_code, StatementLine.resource_name,
+                    StatementLine.creator_name, StatementLine.creator_phone,
+                    StatementLine.booked_start, StatementLine.checked_in_at,
+                    StatementLine.operator_name, StatementLine.amount_fen, StatementLine.adjusting)
+             .where(StatementLine.statement_id == statement.id).order_by(StatementLine.id)
+             .execution_options(yield_per=5000))
+    rows = session.connection().execute(query)  # plain rows: no ORM bookkeeping per line
+    for number, (kind, program, booking_id, code, resource, creator, phone, start, checked_in,
+                 operator, amount, adjusting) in enumerate(rows, 1):
+        yield [number, "直播券" if kind == "voucher" else "年度额度", program, booking_id, code or "",
+               resource, creator, phone, to_local(start).strftime("%Y-%m-%d %H:%M"),
+               to_local(checked_in).strftime("%Y-%m-%d %H:%M") if checked_in else "",
+               operator, amount, "是" if adjusting else ""]
 
 
-def render_csv(statement: Statement) -> str:
+def render_csv(session: Session, statement: Statement, title_suffix: str = "") -> Iterator[str]:
+    """The statement as CSV text, chunk by chunk: title, headers, lines, totals row."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([f"结算单 {statement.venue.name_zh} {statement.month}"])
-    for row in csv_rows(statement):
-        writer.writerow(row)
-    return "\ufeff" + out.getvalue()
+    writer.writerow([f"结算单 {statement.venue.name_zh} {statement.month}{title_suffix}"])
+    writer.writerow(CSV_HEADERS)
+    yield "\ufeff" + out.getvalue()
+    batch: list[list] = []
+    for row in line_rows(session, statement):
+        row[11] = f"{row[11] / 100:.2f}"
+        batch.append(row)
+        if len(batch) == 1000:
+            yield _csv_text(batch)
+            batch = []
+    batch.append(["合计"] + [""] * 10 + [f"{statement.total_fen / 100:.2f}", ""])
+    yield _csv_text(batch)
+
+
+def _csv_text(rows: list[list]) -> str:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows(rows)
+    return out.getvalue()
 
 
 def issue(session: Session, actor_id: int, statement: Statement) -> Statement:
     """Freeze the numbers: store the export and its SHA-256. Issuing twice changes nothing."""
     if statement.status != "draft":
         return statement
-    _fill(session, statement)
-    text_file = render_csv(statement)
+    # The draft finance reviewed is what gets frozen; refreshing is a separate, visible step.
+    text_file = "".join(render_csv(session, statement))
     statement.issued_file = text_file
     statement.file_sha256 = hashlib.sha256(text_file.encode("utf-8")).hexdigest()
     statement.status = "issued"

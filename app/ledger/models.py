@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.clock import now
@@ -64,7 +64,7 @@ class JournalLine(Base):
     entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"), index=True)
     account: Mapped[str] = mapped_column(String(40))
     # Debit positive, credit negative; an entry's lines sum to zero.
-    amount_fen: Mapped[int] = mapped_column(Integer)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
     program_id: Mapped[int | None] = mapped_column(ForeignKey("programs.id"))
     venue_id: Mapped[int | None] = mapped_column(ForeignKey("venues.id"))
     voucher_id: Mapped[int | None] = mapped_column(ForeignKey("vouchers.id"))

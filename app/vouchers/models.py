@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import Enterprise
@@ -22,7 +22,8 @@ class VoucherBatch(Base):
         CheckConstraint("face_value_fen > 0", name="face_value_positive"),
         CheckConstraint("total_count > 0", name="count_positive"),
         CheckConstraint("issued_count >= 0 AND issued_count <= total_count", name="count_within_total"),
-        CheckConstraint("issued_count * face_value_fen <= total_budget_fen", name="within_budget"),
+        CheckConstraint("CAST(issued_count AS BIGINT) * face_value_fen <= total_budget_fen",
+                        name="within_budget"),
         CheckConstraint("valid_until >= valid_from", name="dates_ordered"),
     )
 
@@ -31,7 +32,7 @@ class VoucherBatch(Base):
     name: Mapped[str] = mapped_column(String(120), unique=True)
     face_value_fen: Mapped[int] = mapped_column(Integer)
     total_count: Mapped[int] = mapped_column(Integer)
-    total_budget_fen: Mapped[int] = mapped_column(Integer)
+    total_budget_fen: Mapped[int] = mapped_column(BigInteger)
     issued_count: Mapped[int] = mapped_column(Integer, default=0)
     valid_from: Mapped[date] = mapped_column(Date)
     valid_until: Mapped[date] = mapped_column(Date)

@@ -25,7 +25,7 @@ def upgrade():
     sa.Column('venue_id', sa.Integer(), nullable=False),
     sa.Column('month', sa.String(length=7), nullable=False),
     sa.Column('status', sa.String(length=10), nullable=False),
-    sa.Column('total_fen', sa.Integer(), nullable=False),
+    sa.Column('total_fen', sa.BigInteger(), nullable=False),
     sa.Column('line_count', sa.Integer(), nullable=False),
     sa.Column('totals_by_program', sa.JSON(), nullable=False),
     sa.Column('created_at', app.core.db.UTCDateTime(timezone=True), nullable=False),
@@ -65,8 +65,6 @@ def upgrade():
     sa.Column('adjusting', sa.Boolean(), nullable=False),
     sa.Column('note', sa.String(length=200), nullable=False),
     sa.CheckConstraint("kind IN ('voucher', 'quota')", name=op.f('ck_statement_lines_kind_known')),
-    sa.ForeignKeyConstraint(['booking_id'], ['bookings.id'], name=op.f('fk_statement_lines_booking_id_bookings')),
-    sa.ForeignKeyConstraint(['journal_entry_id'], ['journal_entries.id'], name=op.f('fk_statement_lines_journal_entry_id_journal_entries')),
     sa.ForeignKeyConstraint(['statement_id'], ['statements.id'], name=op.f('fk_statement_lines_statement_id_statements'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_statement_lines')),
     sa.UniqueConstraint('journal_entry_id', name=op.f('uq_statement_lines_journal_entry_id'))

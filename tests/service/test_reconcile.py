@@ -128,3 +128,17 @@ def test_bad_month_is_refused(api):
     result = api.app.test_cli_runner().invoke(args=["finance", "reconcile", "--month", "2026-13"])
     assert result.exit_code == 2
     assert "YYYY-MM" in result.output
+
+
+def test_redemption_after_last_valid_day_is_named(booked, frozen_clock):
+    frozen_clock.set(datetime(2026, 12, 3, 2, 5, tzinfo=UTC))  # the booking's morning
+    with booked.app.app_context():
+        voucher = db.session.scalar(select(Voucher).where(Voucher.status == "held"))
+        code_text, booking_id = voucher.code, voucher.booking_id
+    result = booked.post("/api/v1/checkins", "admin@demo.local", json={"booking_id": booking_id})
+    assert result.get_json()["result"] == "ok"
+    _plant(booked.app, ("UPDATE vouchers SET valid_until = '2026-11-30' WHERE code = :c",
+                        {"c": code_text}))
+    code, output = _reconcile(booked.app)
+    assert code == 1
+    assert f"voucher {code_text}: redeemed" in output and "after its last valid day 2026-11-30" in output
