@@ -145,3 +145,35 @@ def keys_retire(key_id: str) -> None:
         raise click.ClickException(f"no key {key_id}")
     db.session.commit()
     click.echo(f"{key_id} retired: its codes are now invalid")
+
+
+@cli.cli.group("scheduler")
+def scheduler_group() -> None:
+    """The time-driven jobs."""
+
+
+@scheduler_group.command("run")
+@click.option("--standby-seconds", type=float, default=None,
+              help="How often a standby checks whether it can lead (default 5).")
+def scheduler_run(standby_seconds: float | None) -> None:
+    """Run the scheduler (one leader per site; others wait as standby)."""
+    from flask import current_app
+
+    from app.jobs import run_scheduler
+
+    run_scheduler(current_app._get_current_object(), standby_seconds)
+
+
+@scheduler_group.command("once")
+@click.argument("job", required=False)
+def scheduler_once(job: str | None) -> None:
+    """Run every job (or JOB) once now, e.g. from cron or by hand."""
+    from flask import current_app
+
+    from app.jobs import JOBS, run_job
+
+    names = [job] if job else list(JOBS)
+    for name in names:
+        if name not in JOBS:
+            raise click.BadParameter(f"one of {', '.join(JOBS)}", param_hint="JOB")
+        click.echo(f"{name}: {run_job(current_app._get_current_object(), name)}")

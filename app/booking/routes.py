@@ -163,11 +163,24 @@ def create_booking():
 
 def _book(data: dict):
     from app.booking.funding import plan_for_request
+    from app.core.money import format_yuan
+    from app.notify.service import enqueue
 
-    return service.create_booking(
+    booking = service.create_booking(
         db.session, current_user, data["resource_id"], data["start"], data["end"], now(),
         plan_funding=plan_for_request(current_user, data),
     )
+    # in the booking's own transaction: no booking without its confirmation, and no confirmation
+    # of a booking that was rolled back
+    enqueue(db.session, current_user, "booking_confirmed", f"booking_confirmed:{booking.id}", {
+        "resource": booking.resource.name_zh, "venue": booking.resource.venue.name_zh,
+        "start": to_local(booking.start_at).strftime("%Y-%m-%d %H:%M"),
+        "end": to_local(booking.end_at).strftime("%H:%M"), "gross": format_yuan(booking.gross_fen),
+        "voucher": format_yuan(booking.voucher_fen), "quota": format_yuan(booking.quota_fen),
+        "self_pay": format_yuan(booking.self_pay_fen),
+        "link": url_for("booking.booking_page", booking_id=booking.id, _external=True),
+    }, at=booking.created_at, data={"booking_id": booking.id}, new_event=True)
+    return booking
 
 
 @booking_api.get("/bookings")

@@ -323,3 +323,12 @@ def search(session: Session, query: str = "", status: str | None = None, limit: 
     if status:
         stmt = stmt.where(Voucher.status == status)
     return list(session.scalars(stmt))
+
+
+def expire_due(session: Session, moment: datetime) -> int:
+    """Vouchers past their last valid day (Asia/Shanghai) expire; idempotent."""
+    today = to_local_date(moment)
+    due = session.scalars(select(Voucher).where(Voucher.status.in_(("issued", "held")),
+                                                Voucher.valid_until < today)).all()
+    return sum(1 for voucher in due if end(session, voucher, "expired", actor_id=None, at=moment,
+                                           note="past valid_until"))
