@@ -25,7 +25,6 @@ from app.core.messages import message_for
 from app.core.money import format_yuan
 from app.extensions import db
 from app.finance import service
-from app.finance.charts import CHARTS
 from app.finance.models import Statement, StatementLine
 from app.finance.reconcile import reconcile
 from app.finance.schemas import MonthQuerySchema, SettleRequestSchema
@@ -118,10 +117,12 @@ def dashboard():
 @finance_pages.get("/charts/<name>.png")
 @require_roles("finance", "admin")
 def chart(name: str):
-    draw = CHARTS.get(name)
-    if draw is None:
+    if name not in CHART_ALTS:
         abort(404)
-    png = draw(db.session)
+    # imported here: matplotlib is loaded by the first chart, not by every app that starts
+    from app.finance.charts import CHARTS
+
+    png = CHARTS[name](db.session)
     db.session.rollback()  # read only: end the transaction before the bytes go out
     return Response(png, mimetype="image/png", headers={"Cache-Control": "private, max-age=60"})
 

@@ -339,7 +339,7 @@ def _issue_problem(err: AppError) -> str:
 
 
 @money_pages.get("/vouchers")
-@require_roles("admin")
+@require_roles("admin", "finance")  # finance follows reconciliation links here; voiding stays admin's
 def vouchers():
     return _vouchers_page()
 

@@ -305,3 +305,13 @@ def test_money_forms_carry_the_csrf_token(strict_app):
     for path in ("/admin/money/programs", "/admin/money/batches"):
         page = _text(client.get(path))
         assert page.count('<form method="post"') <= page.count('name="csrf_token"')
+
+
+def test_finance_reads_vouchers_but_cannot_void(seeded):
+    client = seeded.test_client()
+    client.post("/login", data={"email": "finance@demo.local", "password": "demo12345"})
+    page = client.get("/admin/money/vouchers")
+    assert page.status_code == 200
+    assert "void-form" not in page.get_data(as_text=True)
+    code = client.get("/api/v1/admin/vouchers").get_json()["items"][0]["code"]
+    assert client.post(f"/admin/money/vouchers/{code}/void", data={"reason": "x"}).status_code == 403
