@@ -146,7 +146,8 @@ def measure(size: int, quick: bool) -> dict:
     url = fresh_database(f"venuebook_bench_{size}")
     tokens, slots, resource_ids = seed(url, size)
     results: dict = {"size": size}
-    with gunicorn(url) as port:
+    with gunicorn(url) as server:
+        port = server.port
         today = date.today().isoformat()
         avail_jobs = [
             partial(_get_status, path=f"/api/v1/resources/{random.choice(resource_ids)}"

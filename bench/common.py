@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
@@ -46,12 +47,18 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@dataclass
+class Server:
+    port: int
+    process: subprocess.Popen
+
+
 @contextmanager
-def gunicorn(database: str, workers: int = 4, threads: int = 4):
+def gunicorn(database: str, workers: int = 4, threads: int = 4, extra_env: dict | None = None):
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database, "LOG_LEVEL": "WARNING",
            "SECRET_KEY": "bench", "RATELIMIT_STORAGE_URI": "memory://",
-           "LOGIN_RATE_LIMIT": "100000 per minute"}
+           "LOGIN_RATE_LIMIT": "100000 per minute", **(extra_env or {})}
     process = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "-w", str(workers), "-k", "gthread",
          "--threads", str(threads), "-b", f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"],
@@ -68,7 +75,7 @@ def gunicorn(database: str, workers: int = 4, threads: int = 4):
                 time.sleep(0.2)
         else:
             raise RuntimeError("gunicorn did not start")
-        yield port
+        yield Server(port, process)
     finally:
         process.terminate()
         process.wait(timeout=20)
