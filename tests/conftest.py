@@ -207,3 +207,29 @@ class ApiClient:
 @pytest.fixture
 def api(seeded):
     return ApiClient(seeded)
+
+
+@pytest.fixture
+def make_pg_app(tmp_path, frozen_clock):
+    """PostgreSQL apps (seeded by default) for tests that race, or break connections, there."""
+    made = []
+
+    def make(seed: bool = True, **overrides):
+        from app.accounts.seed import load_demo
+        from app.catalog.seed import load_catalog
+
+        require_pg()
+        app = _make_app("postgresql", tmp_path, **overrides)
+        if seed:
+            with app.app_context():
+                load_catalog(db.session)
+                load_demo(db.session)
+                db.session.commit()
+        made.append(app)
+        return app
+
+    yield make
+    for app in made:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()

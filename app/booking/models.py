@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import User
-from app.catalog.models import Resource
+from app.catalog.models import Program, Resource
 from app.core.clock import now
 from app.core.db import Base
 
@@ -78,6 +78,7 @@ class Booking(Base):
     resource: Mapped[Resource] = relationship()
     creator: Mapped[User] = relationship()
     voucher: Mapped[Voucher | None] = relationship(foreign_keys=[voucher_id])  # noqa: F821
+    program: Mapped[Program | None] = relationship()
     events: Mapped[list[BookingEvent]] = relationship(
         back_populates="booking", order_by="BookingEvent.id"
     )

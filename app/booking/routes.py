@@ -38,6 +38,7 @@ from app.core.api import load
 from app.core.auth import require_roles, require_venue_access
 from app.core.clock import local_today, now, to_local
 from app.core.errors import AppError, NotFound
+from app.core.messages import error_message
 from app.extensions import db
 
 booking_api = Blueprint("booking_api", __name__, url_prefix="/api/v1")
@@ -407,14 +408,7 @@ def confirm_page(resource_id: int):
         db.session.rollback()
     except AppError as err:
         db.session.rollback()
-        from app.core.messages import message_for
-
-        message = message_for(err.code, err.message)
-        try:
-            message = message % err.params if err.params and "%(" in message else message
-        except (KeyError, TypeError, ValueError):
-            pass
-        flash(message, "error")
+        flash(error_message(err), "error")
         return redirect(url_for("booking.book_page", resource_id=resource.id,
                                 **{"from": start.date().isoformat()}))
     from app.booking.funding import usable_vouchers_for
@@ -460,9 +454,7 @@ def cancel_page(booking_id: int):
         flash(_("The booking is cancelled."), "success")
     except AppError as err:
         db.session.rollback()
-        from app.core.messages import message_for
-
-        flash(message_for(err.code, err.message), "error")
+        flash(error_message(err), "error")
     return redirect(url_for("booking.booking_page", booking_id=booking_id))
 
 
@@ -480,9 +472,7 @@ def reschedule_page(booking_id: int):
         flash(_("The booking is moved."), "success")
     except AppError as err:
         db.session.rollback()
-        from app.core.messages import message_for
-
-        flash(message_for(err.code, err.message), "error")
+        flash(error_message(err), "error")
     return redirect(url_for("booking.booking_page", booking_id=booking_id))
 
 

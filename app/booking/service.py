@@ -387,23 +387,6 @@ def closures_of(session: Session, resource_id: int, from_time: datetime) -> list
 # ---- presentation --------------------------------------------------------------------------
 
 
-def _program_code(booking: Booking) -> str | None:
-    if booking.program_id is None:
-        return None
-
-    return next((p.code for p in booking.resource.programs if p.id == booking.program_id), None) \
-        or booking_program(booking)
-
-
-def booking_program(booking: Booking) -> str | None:
-    from sqlalchemy.orm import object_session
-
-    from app.catalog.models import Program
-
-    program = object_session(booking).get(Program, booking.program_id)
-    return program.code if program else None
-
-
 def _qr_links(booking: Booking) -> dict | None:
     if booking.status not in ("confirmed", "checked_in"):
         return None
@@ -436,7 +419,7 @@ def describe_booking(booking: Booking, viewer: User | None = None) -> dict:
         "voucher": ({"code": booking.voucher.code, "status": booking.voucher.status,
                      "face_value_fen": booking.voucher.face_value_fen}
                     if booking.voucher is not None else None),
-        "program": _program_code(booking),
+        "program": booking.program.code if booking.program is not None else None,
         "qr": _qr_links(booking),
         "creator": {"id": creator.id, "display_name": creator.display_name,
                     "phone": creator.phone if reveal else mask_phone(creator.phone)},

@@ -10,7 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 from app.core.api import error_response
 from app.core.errors import AppError
-from app.core.messages import message_for
+from app.core.messages import error_message, message_for
 from app.extensions import csrf, db
 
 log = logging.getLogger("venuebook.errors")
@@ -82,9 +82,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(AppError)
     def _app_error(err: AppError):
         db.session.rollback()
-        message = message_for(err.code, err.message)
-        if err.params:
-            message = message % err.params if "%(" in message else message
+        message = error_message(err)
         details = dict(err.details)
         if err.message and err.message != message:
             details.setdefault("reason", err.message)

@@ -64,3 +64,14 @@ MESSAGES.update({
     "not_issued": _l("Issue the statement before recording its payment."),
     "period_open": _l("Only a past month can be closed."),
 })
+
+
+def error_message(err) -> str:
+    """The person-readable message of an AppError, with its parameters filled in."""
+    text = message_for(err.code, err.message)
+    if err.params and "%(" in text:
+        try:
+            return text % err.params
+        except (KeyError, TypeError, ValueError):
+            return text
+    return text

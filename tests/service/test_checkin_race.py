@@ -9,26 +9,12 @@ from sqlalchemy import func, select
 from app.checkin.models import CheckIn, Scan
 from app.extensions import db
 from app.ledger.models import JournalEntry
-from tests.conftest import _make_app, require_pg
 from tests.helpers import CREATOR, OP_VJC, at, post_concurrently
 
 
 @pytest.fixture
-def pg_app(tmp_path, frozen_clock):
-    require_pg()
-    from app.accounts.seed import load_demo
-    from app.catalog.seed import load_catalog
-
-    app = _make_app("postgresql", tmp_path,
-                    SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 12, "max_overflow": 0})
-    with app.app_context():
-        load_catalog(db.session)
-        load_demo(db.session)
-        db.session.commit()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+def pg_app(make_pg_app):
+    return make_pg_app(SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 12, "max_overflow": 0})
 
 
 @pytest.mark.postgres

@@ -21,7 +21,7 @@ from app.booking.models import Booking
 from app.extensions import db
 from app.ledger.models import JournalEntry
 from app.vouchers.models import Voucher
-from tests.conftest import _make_app, drop_pg_database, fresh_pg_database, require_pg
+from tests.conftest import drop_pg_database, fresh_pg_database, require_pg
 from tests.helpers import CREATOR, HP_CREATOR, at
 
 
@@ -36,20 +36,8 @@ def _counts(app) -> dict:
 
 
 @pytest.fixture
-def pg_seeded(tmp_path, frozen_clock):
-    require_pg()
-    from app.accounts.seed import load_demo
-    from app.catalog.seed import load_catalog
-
-    app = _make_app("postgresql", tmp_path)
-    with app.app_context():
-        load_catalog(db.session)
-        load_demo(db.session)
-        db.session.commit()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+def pg_seeded(make_pg_app):
+    return make_pg_app()
 
 
 @pytest.mark.postgres

@@ -9,7 +9,6 @@ from sqlalchemy.exc import DatabaseError
 from app.core.errors import AppError
 from app.extensions import db
 from app.ledger.service import Line, post
-from tests.conftest import _make_app, require_pg
 
 
 def test_service_refuses_unbalanced_and_unknown_accounts(app):
@@ -24,13 +23,8 @@ def test_service_refuses_unbalanced_and_unknown_accounts(app):
 
 
 @pytest.fixture
-def pg_app(tmp_path, frozen_clock):
-    require_pg()
-    app = _make_app("postgresql", tmp_path)
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+def pg_app(make_pg_app):
+    return make_pg_app(seed=False)
 
 
 @pytest.mark.postgres

@@ -15,28 +15,14 @@ from app.booking.models import Booking
 from app.catalog.models import Resource
 from app.extensions import db
 from app.vouchers.models import Voucher
-from tests.conftest import _make_app, require_pg
 from tests.helpers import CREATOR, HP_CREATOR, at, post_concurrently
 
 CAP = 100_000  # ¥1,000
 
 
 @pytest.fixture
-def race_app(tmp_path, frozen_clock):
-    require_pg()
-    from app.accounts.seed import load_demo
-    from app.catalog.seed import load_catalog
-
-    app = _make_app("postgresql", tmp_path,
-                    SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 36, "max_overflow": 0})
-    with app.app_context():
-        load_catalog(db.session)
-        load_demo(db.session)
-        db.session.commit()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+def race_app(make_pg_app):
+    return make_pg_app(SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 36, "max_overflow": 0})
 
 
 def _token(app, email):
