@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from flask import (
     Blueprint,
     current_app,
@@ -133,6 +135,10 @@ def login():
 
 @accounts_pages.post("/logout")
 def logout():
+    if current_user.is_authenticated:
+        # a new nonce invalidates every copy of the session cookie, not only this browser's
+        current_user.session_nonce = secrets.token_hex(8)
+        db.session.commit()
     logout_user()
     session.clear()
     return redirect(url_for("catalog_pages.index"))

@@ -1,5 +1,7 @@
 from marshmallow import Schema, fields, validate
 
+from app.core.schemas import CALENDAR_DAY
+
 __all__ = [
     "TokenRequestSchema",
     "TokenSchema",
@@ -84,5 +86,5 @@ class MeSchema(Schema):
 class CertifyRequestSchema(Schema):
     program = fields.String(required=True)
     tier = fields.String(required=True)
-    valid_from = fields.Date()
-    valid_until = fields.Date()
+    valid_from = fields.Date(validate=CALENDAR_DAY)
+    valid_until = fields.Date(validate=CALENDAR_DAY)

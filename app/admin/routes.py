@@ -16,11 +16,16 @@ from sqlalchemy import select
 from app.accounts import service as accounts
 from app.accounts.models import Enterprise, User
 from app.accounts.schemas import CertificationSchema, CertifyRequestSchema, UserSchema
-from app.admin.schemas import AuditEntrySchema, PublishRequestSchema, ResourceChangeSchema
+from app.admin.schemas import (
+    AuditEntrySchema,
+    OperatorVenueSchema,
+    PublishRequestSchema,
+    ResourceChangeSchema,
+)
 from app.audit.models import AuditEntry
 from app.catalog import service as catalog
 from app.catalog.models import Program, Resource, Venue
-from app.catalog.schemas import ListVersionSchema, ResourceSchema, VenueListSchema, VenueSchema
+from app.catalog.schemas import ListVersionSchema, ResourceSchema, VenueListSchema
 from app.core.api import load
 from app.core.auth import require_roles, require_venue_access
 from app.core.errors import AppError, NotFound, ValidationFailed
@@ -94,6 +99,8 @@ def publish():
               schema: ListVersion
         401: {$ref: "#/components/responses/Error401"}
         403: {$ref: "#/components/responses/Error403"}
+        409: {description: another version was published meanwhile, content: {application/json: {schema: Error}}}
+        422: {$ref: "#/components/responses/Error422"}
     """
     data = load(PublishRequestSchema(), request.get_json(silent=True) or {})
     version = catalog.publish_version(db.session, current_user.id, data["note"])
@@ -213,16 +220,16 @@ def operator_venue(venue_id: int):
         200:
           content:
             application/json:
-              schema: Venue
+              schema: OperatorVenue
         403: {$ref: "#/components/responses/Error403"}
         404: {$ref: "#/components/responses/Error404"}
     """
     venue = _get(Venue, venue_id)
     require_venue_access(current_user, venue.id)
-    body = VenueSchema().dump(catalog.describe_venue(venue))
-    body["resources"] = [{"id": r.id, "code": r.code, "name": r.name_zh, "kind": r.kind,
-                          "active": r.active} for r in venue.resources]
-    return jsonify(body)
+    resources = [{"id": r.id, "code": r.code, "name": r.name_zh, "kind": r.kind,
+                  "active": r.active} for r in venue.resources]
+    return jsonify(OperatorVenueSchema().dump({**catalog.describe_venue(venue),
+                                               "resources": resources}))
 
 
 def _my_venues() -> list[Venue]:

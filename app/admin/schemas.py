@@ -1,15 +1,18 @@
 from marshmallow import Schema, fields, validate
 
 from app.catalog.models import RESOURCE_KINDS
+from app.catalog.schemas import VenueSchema
+from app.core.schemas import ID
 
-__all__ = ["ResourceChangeSchema", "AuditEntrySchema", "PublishRequestSchema"]
+__all__ = ["ResourceChangeSchema", "AuditEntrySchema", "PublishRequestSchema",
+           "OperatorVenueSchema"]
 
 HHMM = validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$", error="Use HH:MM.")
 
 
 class ResourceChangeSchema(Schema):
     code = fields.String(validate=validate.Length(min=1, max=60))
-    venue_id = fields.Integer()
+    venue_id = fields.Integer(validate=ID)
     name_zh = fields.String(validate=validate.Length(min=1, max=120))
     name_en = fields.String(validate=validate.Length(max=160))
     kind = fields.String(validate=validate.OneOf(RESOURCE_KINDS))
@@ -52,3 +55,17 @@ class AuditEntrySchema(Schema):
     object_id = fields.String()
     before = fields.Dict(allow_none=True)
     after = fields.Dict(allow_none=True)
+
+
+class VenueResourceSchema(Schema):
+    id = fields.Integer(required=True)
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    kind = fields.String(required=True)
+    active = fields.Boolean(required=True)
+
+
+class OperatorVenueSchema(VenueSchema):
+    """A venue as its operator sees it: with every resource, active or not."""
+
+    resources = fields.List(fields.Nested(VenueResourceSchema), required=True)

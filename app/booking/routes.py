@@ -101,6 +101,8 @@ def quote_booking():
           content:
             application/json:
               schema: Quote
+        403: {$ref: "#/components/responses/Error403"}
+        404: {$ref: "#/components/responses/Error404"}
         409: {description: slot_taken, content: {application/json: {schema: Error}}}
         422: {$ref: "#/components/responses/Error422"}
     """
@@ -151,7 +153,9 @@ def create_booking():
     if key is not None:
         record, replay = idempotency.begin(db.session, current_user.id, "bookings.create", key,
                                            request.get_json(silent=True))
-        if replay is not None:
+        # A record without a status holds no answer: a first attempt that failed and was meant to
+        # leave nothing (on SQLite its savepoint can outlive the rollback). Do the work now.
+        if replay is not None and replay.status_code:
             db.session.rollback()
             return jsonify(replay.body), replay.status_code
     booking = _book(data)
@@ -201,6 +205,8 @@ def list_bookings():
             application/json:
               schema: BookingList
         401: {$ref: "#/components/responses/Error401"}
+        403: {$ref: "#/components/responses/Error403"}
+        422: {$ref: "#/components/responses/Error422"}
     """
     args = load(BookingQuerySchema(), source="args")
     if args.get("venue") is not None and not current_user.has_role("creator"):
@@ -227,6 +233,7 @@ def get_booking(booking_id: int):
             application/json:
               schema: Booking
         401: {$ref: "#/components/responses/Error401"}
+        403: {$ref: "#/components/responses/Error403"}
         404: {$ref: "#/components/responses/Error404"}
     """
     return jsonify(_dump(service.visible_booking(db.session, current_user, booking_id)))
@@ -254,6 +261,7 @@ def cancel_booking(booking_id: int):
               schema: Booking
         403: {$ref: "#/components/responses/Error403"}
         404: {$ref: "#/components/responses/Error404"}
+        409: {description: voucher or quota changed meanwhile, content: {application/json: {schema: Error}}}
         422: {$ref: "#/components/responses/Error422"}
     """
     data = load(CancelRequestSchema(), request.get_json(silent=True) or {})

@@ -1,5 +1,7 @@
 from marshmallow import Schema, fields, validate
 
+from app.core.schemas import CALENDAR_DAY, CALENDAR_MOMENT, ID
+
 __all__ = [
     "BookingRequestSchema",
     "BookingSchema",
@@ -16,9 +18,11 @@ __all__ = [
 
 
 class BookingRequestSchema(Schema):
-    resource_id = fields.Integer(required=True, strict=True)
-    start = fields.AwareDateTime(required=True, metadata={"example": "2026-12-01T14:00:00+08:00"})
-    end = fields.AwareDateTime(required=True, metadata={"example": "2026-12-01T16:00:00+08:00"})
+    resource_id = fields.Integer(required=True, strict=True, validate=ID)
+    start = fields.AwareDateTime(required=True, validate=CALENDAR_MOMENT,
+                                 metadata={"example": "2026-12-01T14:00:00+08:00"})
+    end = fields.AwareDateTime(required=True, validate=CALENDAR_MOMENT,
+                               metadata={"example": "2026-12-01T16:00:00+08:00"})
     voucher_code = fields.String(load_default=None, allow_none=True,
                                  validate=validate.Length(max=40))
     use_quota = fields.Boolean(load_default=True)
@@ -31,8 +35,8 @@ class CancelRequestSchema(Schema):
 
 
 class RescheduleRequestSchema(Schema):
-    start = fields.AwareDateTime(required=True)
-    end = fields.AwareDateTime(required=True)
+    start = fields.AwareDateTime(required=True, validate=CALENDAR_MOMENT)
+    end = fields.AwareDateTime(required=True, validate=CALENDAR_MOMENT)
 
 
 class PriceSchema(Schema):
@@ -96,14 +100,14 @@ class BookingListSchema(Schema):
 
 
 class BookingQuerySchema(Schema):
-    venue = fields.Integer()
-    date = fields.Date()
+    venue = fields.Integer(validate=ID)
+    date = fields.Date(validate=CALENDAR_DAY)
     status = fields.String(validate=validate.OneOf(
         ["confirmed", "checked_in", "completed", "cancelled", "no_show"]))
 
 
 class AvailabilityQuerySchema(Schema):
-    from_ = fields.Date(data_key="from")
+    from_ = fields.Date(data_key="from", validate=CALENDAR_DAY)
     days = fields.Integer(load_default=7, validate=validate.Range(min=1, max=31))
 
 
@@ -136,8 +140,8 @@ class QuoteSchema(Schema):
 
 
 class ClosureRequestSchema(Schema):
-    start = fields.AwareDateTime(required=True)
-    end = fields.AwareDateTime(required=True)
+    start = fields.AwareDateTime(required=True, validate=CALENDAR_MOMENT)
+    end = fields.AwareDateTime(required=True, validate=CALENDAR_MOMENT)
     reason = fields.String(load_default="", validate=validate.Length(max=500))
 
 

@@ -86,7 +86,7 @@ def export_resources():
         return jsonify({"items": items, "list_version": service.describe_version(version)})
     else:
         body = service.export_csv(items)
-        mimetype = "text/csv; charset=utf-8"
+        mimetype = "text/csv"
     return Response(body, mimetype=mimetype,
                     headers={"Content-Disposition": f"attachment; filename={stem}.{fmt}"})
 

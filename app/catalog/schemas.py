@@ -1,6 +1,7 @@
 from marshmallow import Schema, fields, validate
 
 from app.catalog.models import RESOURCE_KINDS
+from app.core.schemas import POSITIVE
 
 __all__ = [
     "VenueSchema",
@@ -97,15 +98,15 @@ class ResourceQuerySchema(Schema):
     venue = fields.String()
     kind = fields.String(validate=validate.OneOf(RESOURCE_KINDS))
     program = fields.String()
-    capacity = fields.Integer(validate=validate.Range(min=1))
-    version = fields.Integer(validate=validate.Range(min=1))
+    capacity = fields.Integer(validate=POSITIVE)
+    version = fields.Integer(validate=POSITIVE)
 
 
 class ExportQuerySchema(Schema):
     format = fields.String(load_default="csv", validate=validate.OneOf(["csv", "xlsx", "json"]))
-    version = fields.Integer(validate=validate.Range(min=1))
+    version = fields.Integer(validate=POSITIVE)
     district = fields.String()
     venue = fields.String()
     kind = fields.String(validate=validate.OneOf(RESOURCE_KINDS))
     program = fields.String()
-    capacity = fields.Integer(validate=validate.Range(min=1))
+    capacity = fields.Integer(validate=POSITIVE)

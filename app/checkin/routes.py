@@ -63,6 +63,8 @@ def create_checkin():
               schema: CheckinResult
         401: {$ref: "#/components/responses/Error401"}
         403: {$ref: "#/components/responses/Error403"}
+        404: {$ref: "#/components/responses/Error404"}
+        409: {description: voucher or quota changed meanwhile, content: {application/json: {schema: Error}}}
         422: {$ref: "#/components/responses/Error422"}
     """
     data = load(CheckinRequestSchema())
@@ -90,6 +92,8 @@ def decode_frame():
           content:
             application/json:
               schema: {type: object, properties: {code: {type: string, nullable: true}}}
+        403: {$ref: "#/components/responses/Error403"}
+        422: {$ref: "#/components/responses/Error422"}
     """
     import io
 
@@ -125,6 +129,7 @@ def checkout(booking_id: int):
               schema: Booking
         403: {$ref: "#/components/responses/Error403"}
         404: {$ref: "#/components/responses/Error404"}
+        409: {description: the booking changed meanwhile, content: {application/json: {schema: Error}}}
         422: {$ref: "#/components/responses/Error422"}
     """
     booking = get_booking(db.session, booking_id)
@@ -160,6 +165,7 @@ def qr_png(booking_id: int):
         200: {description: PNG image, content: {image/png: {}}}
         403: {$ref: "#/components/responses/Error403"}
         404: {$ref: "#/components/responses/Error404"}
+        422: {$ref: "#/components/responses/Error422"}
     """
     return Response(qr.png(_own_code(booking_id)), mimetype="image/png",
                     headers={"Cache-Control": "private, no-store"})
@@ -179,6 +185,7 @@ def qr_svg(booking_id: int):
         200: {description: SVG image, content: {image/svg+xml: {}}}
         403: {$ref: "#/components/responses/Error403"}
         404: {$ref: "#/components/responses/Error404"}
+        422: {$ref: "#/components/responses/Error422"}
     """
     return Response(qr.svg(_own_code(booking_id)), mimetype="image/svg+xml",
                     headers={"Cache-Control": "private, no-store"})

@@ -1,13 +1,15 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from app.booking.schemas import BookingSchema
+from app.core.schemas import ID
 
 __all__ = ["CheckinRequestSchema", "CheckinResultSchema", "SigningKeySchema"]
 
 
 class CheckinRequestSchema(Schema):
     code = fields.String(validate=validate.Length(min=1, max=600))
-    booking_id = fields.Integer(strict=True, metadata={"description": "manual check-in"})
+    booking_id = fields.Integer(strict=True, validate=ID,
+                                metadata={"description": "manual check-in"})
     device = fields.String(load_default="", validate=validate.Length(max=120))
 
     @validates_schema

@@ -9,8 +9,9 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from app.core.api import error_response
-from app.core.errors import AppError
+from app.core.errors import AppError, NotFound
 from app.core.messages import error_message, message_for
+from app.core.schemas import INT_MAX
 from app.extensions import csrf, db
 
 log = logging.getLogger("venuebook.errors")
@@ -63,7 +64,8 @@ def register_security(app: Flask) -> None:
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("Referrer-Policy", "same-origin")
         headers.setdefault("Permissions-Policy", "camera=(self), microphone=(), geolocation=()")
-        if request.path.startswith("/api/") and "Cache-Control" not in headers:
+        if request.path.startswith("/api/") and "no-store" not in headers.get("Cache-Control", ""):
+            # API answers carry personal data and money: no cache keeps them, whatever a view set
             headers["Cache-Control"] = "no-store"
         return response
 
@@ -79,6 +81,13 @@ def _render_error(status: int, code: str, message: str | None = None, details=No
 
 
 def register_error_handlers(app: Flask) -> None:
+    @app.url_value_preprocessor
+    def _ids_within_columns(endpoint, values):
+        # <int:...> takes any number of digits; one beyond the integer columns names no row, and
+        # the driver would overflow on it (a 500) before the lookup could say "not found".
+        if values and any(isinstance(v, int) and v > INT_MAX for v in values.values()):
+            raise NotFound()
+
     @app.errorhandler(AppError)
     def _app_error(err: AppError):
         db.session.rollback()

@@ -64,7 +64,17 @@ def build_spec(app) -> dict:
             view = app.view_functions[rule.endpoint]
             if view.__doc__ and "---" in view.__doc__:
                 spec.path(view=view, app=app)
-    return spec.to_dict()
+    return _document_missing_credentials(spec.to_dict())
+
+
+def _document_missing_credentials(document: dict) -> dict:
+    """Every operation behind the bearer scheme answers 401 without (valid) credentials."""
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            if isinstance(operation, dict) and operation.get("security"):
+                operation.setdefault("responses", {}).setdefault(
+                    "401", {"$ref": "#/components/responses/Error401"})
+    return document
 
 
 @openapi_bp.get("/api/v1/openapi.json")

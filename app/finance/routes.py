@@ -43,6 +43,7 @@ def list_statements():
                 properties:
                   items: {type: array, items: {$ref: "#/components/schemas/Statement"}}
         403: {$ref: "#/components/responses/Error403"}
+        422: {$ref: "#/components/responses/Error422"}
     """
     args = load(StatementQuerySchema(), source="args")
     statements = service.list_statements(db.session, args.get("month"), args.get("venue"))
@@ -92,6 +93,7 @@ def get_statement(statement_id: int):
           content:
             application/json:
               schema: Statement
+        403: {$ref: "#/components/responses/Error403"}
         404: {$ref: "#/components/responses/Error404"}
     """
     return jsonify(StatementSchema().dump(service.describe(service.get(db.session, statement_id))))
@@ -112,6 +114,7 @@ def issue_statement(statement_id: int):
           content:
             application/json:
               schema: Statement
+        403: {$ref: "#/components/responses/Error403"}
         404: {$ref: "#/components/responses/Error404"}
     """
     statement = service.issue(db.session, current_user.id, service.get(db.session, statement_id))
@@ -138,6 +141,7 @@ def settle_statement(statement_id: int):
           content:
             application/json:
               schema: Statement
+        403: {$ref: "#/components/responses/Error403"}
         404: {$ref: "#/components/responses/Error404"}
         409: {description: already_settled, content: {application/json: {schema: Error}}}
         422: {$ref: "#/components/responses/Error422"}
@@ -166,6 +170,7 @@ def export_statement(statement_id: int):
           content:
             text/csv: {}
             application/vnd.openxmlformats-officedocument.spreadsheetml.sheet: {}
+        403: {$ref: "#/components/responses/Error403"}
         404: {$ref: "#/components/responses/Error404"}
         422: {$ref: "#/components/responses/Error422"}
     """
@@ -179,7 +184,7 @@ def export_statement(statement_id: int):
     headers = {"X-Content-SHA256": statement.file_sha256} if statement.file_sha256 and fmt == "csv" else {}
     if fmt == "csv":
         return Response(stream_with_context(exports.stream_csv(db.session, statement)),
-                        mimetype="text/csv; charset=utf-8",
+                        content_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f"attachment; filename={name}.csv", **headers})
     return send_file(exports.xlsx_file(db.session, statement), as_attachment=True,
                      download_name=f"{name}.xlsx",
@@ -222,7 +227,17 @@ def close_period(month: str):
       parameters:
         - {in: path, name: month, required: true, schema: {type: string}}
       responses:
-        200: {description: closed}
+        200:
+          description: closed (closing a closed month again changes nothing)
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [period, closed_at]
+                properties:
+                  period: {type: string, example: "2026-11"}
+                  closed_at: {type: string, format: date-time}
+        403: {$ref: "#/components/responses/Error403"}
         422: {$ref: "#/components/responses/Error422"}
     """
     load(MonthQuerySchema(), {"month": month})

@@ -1,10 +1,13 @@
 from marshmallow import Schema, fields, validate
 
+from app.core.schemas import CALENDAR_DAY, ID
+
 __all__ = ["StatementRequestSchema", "StatementSchema", "SettleRequestSchema", "ReconciliationSchema",
            "StatementQuerySchema",
            "MonthQuerySchema"]
 
-MONTH = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="Use YYYY-MM.")
+# years 2000-2999, as for dates: month arithmetic near year 1 or 9999 overflows
+MONTH = validate.Regexp(r"^2\d{3}-(0[1-9]|1[0-2])$", error="Use YYYY-MM.")
 
 
 class MonthQuerySchema(Schema):
@@ -13,17 +16,17 @@ class MonthQuerySchema(Schema):
 
 class StatementQuerySchema(Schema):
     month = fields.String(validate=MONTH)
-    venue = fields.Integer()
+    venue = fields.Integer(validate=ID)
 
 
 class StatementRequestSchema(Schema):
-    venue_id = fields.Integer(required=True, strict=True)
+    venue_id = fields.Integer(required=True, strict=True, validate=ID)
     month = fields.String(required=True, validate=MONTH)
 
 
 class SettleRequestSchema(Schema):
     payment_reference = fields.String(required=True, validate=validate.Length(min=1, max=120))
-    payment_date = fields.Date(required=True)
+    payment_date = fields.Date(required=True, validate=CALENDAR_DAY)
 
 
 class StatementLineSchema(Schema):

@@ -201,6 +201,7 @@ def search_vouchers():
                 type: object
                 properties:
                   items: {type: array, items: {$ref: "#/components/schemas/Voucher"}}
+        403: {$ref: "#/components/responses/Error403"}
     """
     vouchers = service.search(db.session, request.args.get("q", "").strip(),
                               request.args.get("status") or None)
@@ -226,8 +227,10 @@ def void_voucher(code: str):
           content:
             application/json:
               schema: Voucher
+        403: {$ref: "#/components/responses/Error403"}
         404: {$ref: "#/components/responses/Error404"}
         409: {description: voucher_state_changed, content: {application/json: {schema: Error}}}
+        422: {$ref: "#/components/responses/Error422"}
     """
     data = load(VoidRequestSchema())
     voucher = service.void(db.session, current_user.id, service.require(db.session, code),
@@ -251,7 +254,19 @@ def add_residency(enterprise_id: int):
           application/json:
             schema: ResidencyRequest
       responses:
-        201: {description: recorded}
+        201:
+          description: recorded
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [id, program, valid_from, valid_until]
+                properties:
+                  id: {type: integer}
+                  program: {type: string}
+                  valid_from: {type: string, format: date}
+                  valid_until: {type: string, format: date, nullable: true}
+        403: {$ref: "#/components/responses/Error403"}
         404: {$ref: "#/components/responses/Error404"}
         422: {$ref: "#/components/responses/Error422"}
     """

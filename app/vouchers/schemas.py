@@ -1,6 +1,7 @@
 from marshmallow import Schema, fields, validate
 
 from app.catalog.models import RESOURCE_KINDS
+from app.core.schemas import CALENDAR_DAY, ID, NON_NEGATIVE, POSITIVE
 
 __all__ = ["BatchRequestSchema", "BatchSchema", "IssueRequestSchema", "VoucherSchema",
            "VoidRequestSchema", "ProgramRequestSchema", "ProgramSchema", "ResidencyRequestSchema"]
@@ -9,12 +10,12 @@ __all__ = ["BatchRequestSchema", "BatchSchema", "IssueRequestSchema", "VoucherSc
 class BatchRequestSchema(Schema):
     program = fields.String(required=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=120))
-    face_value_fen = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    face_value_fen = fields.Integer(required=True, strict=True, validate=POSITIVE)
     total_count = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=1_000_000))
-    total_budget_fen = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
-    valid_from = fields.Date(required=True)
-    valid_until = fields.Date(required=True)
-    venue_ids = fields.List(fields.Integer(), load_default=list)
+    total_budget_fen = fields.Integer(required=True, strict=True, validate=POSITIVE)
+    valid_from = fields.Date(required=True, validate=CALENDAR_DAY)
+    valid_until = fields.Date(required=True, validate=CALENDAR_DAY)
+    venue_ids = fields.List(fields.Integer(validate=ID), load_default=list)
     resource_kinds = fields.List(fields.String(validate=validate.OneOf(RESOURCE_KINDS)),
                                  load_default=list)
 
@@ -35,7 +36,7 @@ class BatchSchema(Schema):
 
 
 class IssueRequestSchema(Schema):
-    enterprise_id = fields.Integer(required=True, strict=True)
+    enterprise_id = fields.Integer(required=True, strict=True, validate=ID)
     count = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=10_000))
 
 
@@ -60,7 +61,7 @@ class TierSchema(Schema):
     code = fields.String(required=True, validate=validate.Length(min=1, max=20))
     name_zh = fields.String(required=True, validate=validate.Length(min=1, max=60))
     name_en = fields.String(load_default="", validate=validate.Length(max=60))
-    cap_fen = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    cap_fen = fields.Integer(required=True, strict=True, validate=NON_NEGATIVE)
 
 
 class ProgramRequestSchema(Schema):
@@ -76,7 +77,7 @@ class ProgramRequestSchema(Schema):
     description_zh = fields.String(load_default="")
     description_en = fields.String(load_default="")
     tiers = fields.List(fields.Nested(TierSchema), load_default=list)
-    venue_ids = fields.List(fields.Integer(), load_default=list)
+    venue_ids = fields.List(fields.Integer(validate=ID), load_default=list)
     resource_kinds = fields.List(fields.String(validate=validate.OneOf(RESOURCE_KINDS)),
                                  load_default=list)
 
@@ -96,5 +97,5 @@ class ProgramSchema(Schema):
 
 class ResidencyRequestSchema(Schema):
     program = fields.String(required=True)
-    valid_from = fields.Date(required=True)
-    valid_until = fields.Date(load_default=None, allow_none=True)
+    valid_from = fields.Date(required=True, validate=CALENDAR_DAY)
+    valid_until = fields.Date(load_default=None, allow_none=True, validate=CALENDAR_DAY)
