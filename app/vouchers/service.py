@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import BigInteger, cast, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Enterprise, EnterpriseMember, Residency, User
@@ -74,7 +74,8 @@ def issue_vouchers(session: Session, actor_id: int | None, batch: VoucherBatch,
         update(VoucherBatch)
         .where(VoucherBatch.id == batch.id,
                VoucherBatch.issued_count + count <= VoucherBatch.total_count,
-               (VoucherBatch.issued_count + count) * VoucherBatch.face_value_fen
+               # BIGINT, as in the table's CHECK: 32-bit products overflow on large batches
+               cast(VoucherBatch.issued_count + count, BigInteger) * VoucherBatch.face_value_fen
                <= VoucherBatch.total_budget_fen)
         .values(issued_count=VoucherBatch.issued_count + count)
         .execution_options(synchronize_session=False)
