@@ -53,7 +53,9 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from app.accounts.routes import accounts_api, accounts_pages
     from app.admin.routes import admin_api, admin_pages, operator_pages
-    from app.booking.routes import booking_api, booking_pages, calendar_bp
+    from app.booking.api import booking_api
+    from app.booking.feeds import calendar_bp
+    from app.booking.pages import booking_pages
     from app.catalog.routes import catalog_api, catalog_pages
     from app.checkin.routes import checkin_api, checkin_pages
     from app.cli import cli

@@ -49,7 +49,7 @@ def job_expire_vouchers(session, moment) -> int:
 
 
 def job_reminders(session, moment) -> int:
-    from app.booking.lifecycle import send_reminders
+    from app.booking.reminders import send_reminders
 
     return send_reminders(session, moment, lambda booking: url_for(
         "booking.booking_page", booking_id=booking.id, _external=True))

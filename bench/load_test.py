@@ -37,9 +37,8 @@ def prepare(url: str, creators: int):
     from app.accounts.models import Enterprise
     from app.accounts.seed import load_demo
     from app.accounts.service import add_member, certify, create_user, issue_token, require_user
-    from app.booking.funding import plan_for_request
+    from app.booking.lifecycle import book
     from app.booking.rules import floor_to_slot
-    from app.booking.service import create_booking
     from app.catalog.models import Resource, Venue
     from app.catalog.seed import load_catalog
     from app.checkin.service import code_for
@@ -83,9 +82,8 @@ def prepare(url: str, creators: int):
                 continue
             try:
                 with db.session.begin_nested():
-                    booking = create_booking(db.session, user, room.id, start,
-                                             start + timedelta(minutes=60), start,
-                                             plan_funding=plan_for_request(user, {}))
+                    booking = book(db.session, user, room.id, start,
+                                   start + timedelta(minutes=60), start)
                 codes.append((room.venue_id, code_for(db.session, booking, SECRET)))
             except Exception:  # noqa: BLE001 - outside opening hours at this time of day
                 continue

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.accounts import service
+from app.accounts.certifications import certification_on
 from app.accounts.models import Enterprise, Residency
 from app.catalog.models import Program, Venue
 from app.catalog.seed import SEED_DIR
@@ -56,7 +57,7 @@ def load_demo(session: Session, path: Path | None = None) -> dict[str, int]:
         cert = row.get("certify")
         if cert:
             program = session.scalar(select(Program).where(Program.code == cert["program"]))
-            if service.certification_on(session, user.id, program.id, local_today()) is None:
+            if certification_on(session, user.id, program.id, local_today()) is None:
                 service.certify(session, None, user, cert["program"], cert["tier"],
                                 valid_from=local_today().replace(month=1, day=1))
     counts["vouchers"] = _load_vouchers(session, data, enterprises)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from app.accounts.certifications import current_certifications
 from app.accounts.models import (
     ROLES,
     ApiToken,
@@ -25,6 +26,7 @@ from app.audit.service import record
 from app.catalog.models import Program, ProgramTier, Venue
 from app.core.clock import local_today, now
 from app.core.errors import AppError, Conflict, NotFound, Unauthorized, ValidationFailed
+from app.quota.service import apply_tier
 
 # Tests lower the work factor; production keeps werkzeug's default (scrypt).
 PASSWORD_METHOD = {"method": "scrypt"}
@@ -198,8 +200,6 @@ def certify(
     )
     session.add(cert)
     session.flush()
-    from app.quota.service import apply_tier
-
     apply_tier(session, user.id, program.id, valid_from.year, tier.code, tier.cap_fen)
     record(
         session,
@@ -211,23 +211,6 @@ def certify(
         after={"program": program.code, "tier": tier.code, "valid_from": valid_from.isoformat()},
     )
     return cert
-
-
-def current_certifications(
-    session: Session, user_id: int, program_id: int, day: date
-) -> list[Certification]:
-    rows = session.scalars(
-        select(Certification).where(
-            Certification.user_id == user_id, Certification.program_id == program_id
-        )
-    ).all()
-    return [c for c in rows if c.covers(day)]
-
-
-def certification_on(session: Session, user_id: int, program_id: int, day: date):
-    """The certification that decides the tier on ``day`` (latest start wins)."""
-    rows = current_certifications(session, user_id, program_id, day)
-    return max(rows, key=lambda c: (c.valid_from, c.id)) if rows else None
 
 
 def create_enterprise(session: Session, actor_id: int | None, name: str, credit_code: str):

@@ -1,4 +1,6 @@
-"""Booking steps: availability, book, cancel, reschedule, closures. Callers commit.
+"""Booking reads and checks: availability, slot rules, lists, closures. Callers commit.
+
+The transitions (book, cancel, reschedule, …) are in ``app.booking.lifecycle``.
 
 No overlap is ever stored: on PostgreSQL an exclusion constraint refuses it; on SQLite every
 booking write first takes the database's write lock, so checks and inserts run one at a time.
@@ -6,7 +8,6 @@ booking write first takes the database's write lock, so checks and inserts run o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import literal, select, text, union_all
@@ -16,19 +17,10 @@ from sqlalchemy.orm import Session, joinedload
 from app.accounts.models import User
 from app.audit.service import record
 from app.booking import rules
-from app.booking.models import ACTIVE_STATUSES, Booking, BookingEvent, Closure
+from app.booking.models import ACTIVE_STATUSES, Booking, Closure
 from app.catalog.models import Resource, Venue
 from app.core.clock import to_local
-from app.core.errors import AppError, Conflict, Forbidden, NotFound, RuleViolation
-
-
-@dataclass(frozen=True)
-class Funding:
-    """How a booking's gross price is split. Vouchers and quota fill the first two parts."""
-
-    voucher_fen: int = 0
-    quota_fen: int = 0
-    program_id: int | None = None
+from app.core.errors import AppError, Conflict, NotFound, RuleViolation
 
 
 def rule_error(broken: rules.RuleBroken) -> AppError:
@@ -118,7 +110,7 @@ def check_slot(session: Session, resource: Resource, start: datetime, end: datet
     return resource_rules
 
 
-def _insert_guarded(session: Session, booking: Booking) -> None:
+def insert_guarded(session: Session, booking: Booking) -> None:
     """Flush the booking; a race lost to another booking becomes ``slot_taken``.
 
     No savepoint: a lost race ends the whole request, and its transaction is rolled back.
@@ -135,46 +127,6 @@ def _insert_guarded(session: Session, booking: Booking) -> None:
 def quote(session: Session, resource: Resource, start: datetime, end: datetime, now: datetime) -> int:
     resource_rules = check_slot(session, resource, start, end, now)
     return rules.price_fen(resource_rules, start, end)
-
-
-def create_booking(
-    session: Session,
-    creator: User,
-    resource_id: int,
-    start: datetime,
-    end: datetime,
-    now: datetime,
-    plan_funding=None,
-) -> Booking:
-    """Book a slot for a creator. ``plan_funding(session, booking)`` may attach vouchers/quota."""
-    resource = bookable_resource(session, resource_id)
-    take_booking_lock(session, resource.id)
-    resource_rules = check_slot(session, resource, start, end, now)
-    gross = rules.price_fen(resource_rules, start, end)
-    booking = Booking(
-        resource_id=resource.id,
-        creator_id=creator.id,
-        start_at=start,
-        end_at=end,
-        blocked_until=end + timedelta(minutes=resource.buffer_minutes),
-        status="confirmed",
-        gross_fen=gross,
-        voucher_fen=0,
-        quota_fen=0,
-        self_pay_fen=gross,
-        created_at=now,
-    )
-    booking.resource = resource
-    _insert_guarded(session, booking)
-    if plan_funding is not None:
-        funding = plan_funding(session, booking)
-        booking.voucher_fen = funding.voucher_fen
-        booking.quota_fen = funding.quota_fen
-        booking.program_id = funding.program_id
-        booking.self_pay_fen = gross - funding.voucher_fen - funding.quota_fen
-        session.flush()
-    # The booking row itself records its creation; events record what changes it later.
-    return booking
 
 
 def get_booking(session: Session, booking_id: int) -> Booking:
@@ -196,77 +148,6 @@ def visible_booking(session: Session, user: User, booking_id: int) -> Booking:
     if not can_view(user, booking):
         # someone else's booking is not even confirmed to exist
         raise NotFound()
-    return booking
-
-
-def _require_owner(user: User, booking: Booking) -> None:
-    if booking.creator_id != user.id:
-        raise Forbidden()
-
-
-def cancel_booking(session: Session, user: User, booking: Booking, now: datetime,
-                   accept_late: bool = False, release_funding=None) -> Booking:
-    """Cancel; after the free-cancellation deadline only with ``accept_late`` (counts as late)."""
-    _require_owner(user, booking)
-    if booking.status != "confirmed":
-        raise RuleViolation("not_cancellable", details={"status": booking.status})
-    deadline = rules.cancel_deadline(booking.resource.cancel_deadline_hours, booking.start_at)
-    if now >= booking.start_at:
-        raise RuleViolation("cancel_deadline_passed", details={"reason": "started"})
-    late = now >= deadline
-    if late and not accept_late:
-        raise RuleViolation("cancel_deadline_passed", details={
-            "deadline": to_local(deadline).isoformat(),
-            "late_cancel_allowed": True,
-            "consequence": "voucher and quota are handled as for a no-show",
-        })
-    booking.status = "cancelled"
-    booking.cancelled_at = now
-    booking.late_cancel = late
-    if release_funding is not None:
-        release_funding(session, booking, late)
-    session.add(BookingEvent(booking_id=booking.id, at=now, actor_id=user.id, kind="cancelled",
-                             data={"late": late}))
-    session.flush()
-    return booking
-
-
-def reschedule_booking(session: Session, user: User, booking: Booking, start: datetime,
-                       end: datetime, now: datetime, reprice=None) -> Booking:
-    """Move a booking to a new slot: the new slot or nothing changes."""
-    _require_owner(user, booking)
-    if booking.status != "confirmed":
-        raise RuleViolation("not_cancellable", details={"status": booking.status})
-    deadline = rules.cancel_deadline(booking.resource.cancel_deadline_hours, booking.start_at)
-    if now >= deadline:
-        raise RuleViolation("cancel_deadline_passed", details={
-            "deadline": to_local(deadline).isoformat(), "reason": "reschedule"})
-    resource = booking.resource
-    take_booking_lock(session, resource.id)
-    resource_rules = check_slot(session, resource, start, end, now, exclude_id=booking.id)
-    old = {"start": booking.start_at.isoformat(), "end": booking.end_at.isoformat(),
-           "gross_fen": booking.gross_fen}
-    try:
-        with session.begin_nested():
-            booking.start_at = start
-            booking.end_at = end
-            booking.blocked_until = end + timedelta(minutes=resource.buffer_minutes)
-            gross = rules.price_fen(resource_rules, start, end)
-            booking.gross_fen = gross
-            booking.self_pay_fen = gross - booking.voucher_fen - booking.quota_fen
-            if reprice is not None:
-                reprice(session, booking)
-            session.flush()
-    except IntegrityError as err:
-        session.refresh(booking)
-        if "bookings_no_overlap" in str(err.orig):
-            raise Conflict("slot_taken") from err
-        raise
-    session.add(BookingEvent(booking_id=booking.id, at=now, actor_id=user.id, kind="rescheduled",
-                             data={"from": old, "to": {"start": start.isoformat(),
-                                                       "end": end.isoformat(),
-                                                       "gross_fen": booking.gross_fen}}))
-    session.flush()
     return booking
 
 
@@ -382,50 +263,3 @@ def colliding_bookings(session: Session, closure: Closure) -> list[Booking]:
 def closures_of(session: Session, resource_id: int, from_time: datetime) -> list[Closure]:
     return list(session.scalars(select(Closure).where(
         Closure.resource_id == resource_id, Closure.end_at > from_time).order_by(Closure.start_at)))
-
-
-# ---- presentation --------------------------------------------------------------------------
-
-
-def _qr_links(booking: Booking) -> dict | None:
-    if booking.status not in ("confirmed", "checked_in"):
-        return None
-    from flask import url_for
-
-    return {"png": url_for("checkin_api.qr_png", booking_id=booking.id),
-            "svg": url_for("checkin_api.qr_svg", booking_id=booking.id)}
-
-
-def describe_booking(booking: Booking, viewer: User | None = None) -> dict:
-    """The API shape of a booking (API.md); the creator's phone only to themselves."""
-    from app.accounts.service import mask_phone
-
-    resource = booking.resource
-    venue = resource.venue
-    deadline = rules.cancel_deadline(resource.cancel_deadline_hours, booking.start_at)
-    creator = booking.creator
-    reveal = viewer is not None and viewer.id == booking.creator_id
-    return {
-        "id": booking.id,
-        "status": booking.status,
-        "start": to_local(booking.start_at).isoformat(),
-        "end": to_local(booking.end_at).isoformat(),
-        "resource": {"id": resource.id, "name": resource.name_zh, "name_en": resource.name_en,
-                     "kind": resource.kind,
-                     "venue": {"id": venue.id, "name": venue.name_zh, "name_en": venue.name_en,
-                               "district": venue.district.code}},
-        "price": {"gross_fen": booking.gross_fen, "voucher_fen": booking.voucher_fen,
-                  "quota_fen": booking.quota_fen, "self_pay_fen": booking.self_pay_fen},
-        "voucher": ({"code": booking.voucher.code, "status": booking.voucher.status,
-                     "face_value_fen": booking.voucher.face_value_fen}
-                    if booking.voucher is not None else None),
-        "program": booking.program.code if booking.program is not None else None,
-        "qr": _qr_links(booking),
-        "creator": {"id": creator.id, "display_name": creator.display_name,
-                    "phone": creator.phone if reveal else mask_phone(creator.phone)},
-        "cancel_deadline": to_local(deadline).isoformat(),
-        "late_cancel": booking.late_cancel,
-        "created_at": to_local(booking.created_at).isoformat(),
-        "checked_in_at": to_local(booking.checked_in_at).isoformat() if booking.checked_in_at else None,
-        "checked_out_at": to_local(booking.checked_out_at).isoformat() if booking.checked_out_at else None,
-    }

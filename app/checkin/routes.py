@@ -6,7 +6,11 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from app.booking.service import describe_booking, get_booking, visible_booking
+from app.booking import lifecycle
+from app.booking.lifecycle import CheckInOutcome
+from app.booking.present import describe_booking
+from app.booking.schemas import BookingSchema
+from app.booking.service import visible_booking
 from app.checkin import keys, qr, service
 from app.checkin.schemas import CheckinRequestSchema, CheckinResultSchema, SigningKeySchema
 from app.core.api import load
@@ -29,7 +33,7 @@ RESULT_MESSAGES = {
 }
 
 
-def describe_outcome(outcome: service.Outcome) -> dict:
+def describe_outcome(outcome: CheckInOutcome) -> dict:
     checkin = outcome.checkin
     return {
         "result": outcome.result,
@@ -129,14 +133,11 @@ def checkout(booking_id: int):
               schema: Booking
         403: {$ref: "#/components/responses/Error403"}
         404: {$ref: "#/components/responses/Error404"}
-        409: {description: the booking changed meanwhile, content: {application/json: {schema: Error}}}
+        409: {description: "state_changed: another transition of this booking won", content: {application/json: {schema: Error}}}
         422: {$ref: "#/components/responses/Error422"}
     """
-    booking = get_booking(db.session, booking_id)
-    service.check_out(db.session, current_user, booking, now())
+    booking = lifecycle.check_out(db.session, current_user, booking_id, now())
     db.session.commit()
-    from app.booking.schemas import BookingSchema
-
     return jsonify(BookingSchema().dump(describe_booking(booking)))
 
 

@@ -57,6 +57,10 @@ MESSAGES.update({
 
 MESSAGES.update({
     "not_checked_in": _l("This booking is not checked in."),
+    "state_changed": _l("This booking was changed by someone else at the same moment; "
+                        "please reload to see where it stands now."),
+    "too_early_for_no_show": _l("It is too early to record this booking as a no-show."),
+    "not_ended": _l("This booking has not ended yet."),
 })
 
 MESSAGES.update({

@@ -45,6 +45,10 @@ INVARIANT_LABELS = {
     4: _l("Every journal entry balances; each voucher's state equals what its ledger entries say."),
     5: _l("A statement's total equals the sum of its lines; an issued statement never changes."),
     6: _l("No voucher is redeemed after its valid_until, or twice."),
+    7: _l("A booking's status agrees with its check-in, voucher and quota state."),
+    8: _l("A booking's voucher part equals what its voucher covered, its quota part its active "
+          "holds, and the parts add up to its price."),
+    9: _l("Every check-in belongs to a booking that was confirmed when scanned, inside its window."),
 }
 PROGRAM_TOTAL_LABELS = {**VOUCHER_STATUS_LABELS, "quota_hold": _l("Quota held"),
                         "quota_consume": _l("Quota consumed"), "quota_release": _l("Quota released")}

@@ -6,16 +6,23 @@ the invariant, the object and what is wrong, so finance can follow it up.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import DateTime, and_, case, cast, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import DateTime, and_, case, cast, func, literal_column, or_, select
+from sqlalchemy.orm import Session, aliased
 
+from app.booking.models import ACTIVE_STATUSES, Booking, BookingEvent
 from app.booking.rules import local_midnight
+from app.catalog.models import Program, Resource, Venue
+from app.checkin.models import CheckIn
+from app.checkin.rules import window as checkin_window
+from app.core.clock import to_local
+from app.finance.models import Statement, StatementLine
 from app.ledger.models import JournalEntry, JournalLine
 from app.quota.models import QuotaAccount, QuotaHold
-from app.vouchers.models import Voucher
+from app.vouchers.models import Voucher, VoucherBatch
 from app.vouchers.rules import STATE_ACCOUNT
 
 INVARIANTS = {
@@ -25,6 +32,10 @@ INVARIANTS = {
     4: "Every journal entry balances; each voucher's state equals what its ledger entries say.",
     5: "A statement's total equals the sum of its lines; an issued statement never changes.",
     6: "No voucher is redeemed after its valid_until, or twice.",
+    7: "A booking's status agrees with its check-in, voucher and quota state.",
+    8: "A booking's voucher part equals what its voucher covered, its quota part its active "
+       "holds, and the parts add up to its price.",
+    9: "Every check-in belongs to a booking that was confirmed when scanned, inside its window.",
 }
 
 
@@ -69,10 +80,6 @@ def month_bounds(month: str) -> tuple[datetime, datetime]:
 
 def check_no_overlaps(session: Session, start: datetime, end: datetime) -> list[Violation]:
     """Invariant 1: active bookings of a resource, buffers included, never overlap."""
-    from sqlalchemy.orm import aliased
-
-    from app.booking.models import ACTIVE_STATUSES, Booking
-
     a, b = aliased(Booking), aliased(Booking)
     rows = session.execute(
         select(a.id, b.id, a.resource_id)
@@ -150,8 +157,6 @@ def check_voucher_states(session: Session) -> list[Violation]:
 
     One query: the vouchers whose nonzero state balances are not exactly {their state's}.
     """
-    from sqlalchemy import literal_column
-
     balances = (
         select(JournalLine.voucher_id, JournalLine.account)
         .where(JournalLine.voucher_id.is_not(None),
@@ -207,8 +212,6 @@ def check_redemptions(session: Session, start: datetime, end: datetime) -> list[
 
 def check_checkins(session: Session, start: datetime, end: datetime) -> list[Violation]:
     """Invariant 3: each redemption and each consumption has exactly one successful check-in."""
-    from app.checkin.models import CheckIn
-
     checkins = (select(CheckIn.booking_id, func.count(CheckIn.id).label("n"))
                 .group_by(CheckIn.booking_id).subquery())
     violations = []
@@ -233,10 +236,6 @@ def check_checkins(session: Session, start: datetime, end: datetime) -> list[Vio
 
 def check_statements(session: Session, start: datetime, end: datetime) -> list[Violation]:
     """Invariant 5: totals equal their lines; an issued file still matches its SHA-256."""
-    import hashlib
-
-    from app.finance.models import Statement, StatementLine
-
     sums = (select(StatementLine.statement_id, func.count().label("n"),
                    func.coalesce(func.sum(StatementLine.amount_fen), 0).label("total"))
             .group_by(StatementLine.statement_id).subquery())
@@ -261,9 +260,6 @@ def check_statements(session: Session, start: datetime, end: datetime) -> list[V
 
 def totals(session: Session, start: datetime, end: datetime) -> dict:
     """Counts and fen by program, venue and voucher batch (SQL aggregation)."""
-    from app.catalog.models import Program, Venue
-    from app.vouchers.models import VoucherBatch
-
     by_program: dict = {}
     for code, status, count, fen in session.execute(
             select(Program.code, Voucher.status, func.count(), func.sum(Voucher.face_value_fen))
@@ -297,7 +293,137 @@ def totals(session: Session, start: datetime, end: datetime) -> dict:
     return {"by_program": by_program, "by_venue": by_venue, "by_batch": by_batch}
 
 
-CHECKS_BY_INVARIANT = {1, 2, 3, 4, 5, 6}
+def check_booking_states(session: Session, start: datetime, end: datetime) -> list[Violation]:
+    """Invariant 7, for bookings starting in the month: a cancelled or no-show booking has no
+    check-in, no redeemed or held voucher and no live quota hold (forfeits are forfeits); a
+    checked-in or completed one has its check-in and was never cancelled; an active booking's
+    voucher is held (or redeemed) by that very booking."""
+    in_month = and_(Booking.start_at >= start, Booking.start_at < end)
+    ended = Booking.status.in_(("cancelled", "no_show"))
+    used = Booking.status.in_(("checked_in", "completed"))
+    violations = [
+        Violation(7, "booking", str(booking_id), f"{status} but checked in at the door")
+        for booking_id, status in session.execute(
+            select(Booking.id, Booking.status).outerjoin(CheckIn, CheckIn.booking_id == Booking.id)
+            .where(in_month, ended, or_(CheckIn.id.is_not(None), Booking.checked_in_at.is_not(None))))
+    ]
+    violations += [
+        Violation(7, "booking", str(booking_id), f"{status} but its voucher {code} is {v_status}")
+        for booking_id, status, code, v_status in session.execute(
+            select(Booking.id, Booking.status, Voucher.code, Voucher.status)
+            .join(Voucher, or_(Voucher.redeemed_booking_id == Booking.id,
+                               and_(Voucher.booking_id == Booking.id, Voucher.status == "held")))
+            .where(in_month, ended))
+    ]
+    violations += [
+        Violation(7, "booking", str(booking_id), f"{status} but its quota hold {hold_id} is "
+                                                 f"{h_status}")
+        for booking_id, status, hold_id, h_status in session.execute(
+            select(Booking.id, Booking.status, QuotaHold.id, QuotaHold.status)
+            .join(QuotaHold, QuotaHold.booking_id == Booking.id)
+            .where(in_month, ended, QuotaHold.status != "released"))
+    ]
+    violations += [
+        Violation(7, "booking", str(booking_id), f"{status} without a check-in"
+                  if cancelled_at is None else f"{status} and cancelled as well")
+        for booking_id, status, cancelled_at in session.execute(
+            select(Booking.id, Booking.status, Booking.cancelled_at)
+            .outerjoin(CheckIn, CheckIn.booking_id == Booking.id)
+            .where(in_month, used, or_(CheckIn.id.is_(None), Booking.cancelled_at.is_not(None))))
+    ]
+    expected = case((Booking.status == "confirmed", Voucher.status == "held"),
+                    else_=Voucher.status.in_(("redeemed", "settled")))
+    mine = case((Booking.status == "confirmed", Voucher.booking_id == Booking.id),
+                else_=Voucher.redeemed_booking_id == Booking.id)
+    violations += [
+        Violation(7, "booking", str(booking_id), f"{status} with voucher {code} {v_status} "
+                                                 "elsewhere or released")
+        for booking_id, status, code, v_status in session.execute(
+            select(Booking.id, Booking.status, Voucher.code, Voucher.status)
+            .join(Voucher, Voucher.id == Booking.voucher_id)
+            .where(in_month, Booking.status.in_(("confirmed", "checked_in", "completed")),
+                   Booking.voucher_fen > 0, or_(~expected, ~mine)))
+    ]
+    return violations
+
+
+def check_booking_funding(session: Session, start: datetime, end: datetime) -> list[Violation]:
+    """Invariant 8, for live bookings starting in the month: voucher part = what the voucher
+    covered (min(face, price) while held; what the ledger redeemed after), quota part = the
+    booking's holds that are not released, and the parts add up to the price."""
+    holds = (select(QuotaHold.booking_id, func.sum(QuotaHold.amount_fen).label("fen"))
+             .where(QuotaHold.status != "released").group_by(QuotaHold.booking_id).subquery())
+    redeemed = (select(JournalLine.booking_id, func.sum(JournalLine.amount_fen).label("fen"))
+                .where(JournalLine.account.in_(("vouchers_redeemed", "vouchers_settled")))
+                .group_by(JournalLine.booking_id).subquery())
+    rows = session.execute(
+        select(Booking.id, Booking.gross_fen, Booking.voucher_fen, Booking.quota_fen,
+               Booking.self_pay_fen, Voucher.status, Voucher.face_value_fen,
+               Voucher.booking_id, func.coalesce(redeemed.c.fen, 0), func.coalesce(holds.c.fen, 0))
+        .outerjoin(Voucher, Voucher.id == Booking.voucher_id)
+        .outerjoin(holds, holds.c.booking_id == Booking.id)
+        .outerjoin(redeemed, redeemed.c.booking_id == Booking.id)
+        .where(Booking.start_at >= start, Booking.start_at < end,
+               Booking.status.in_(("confirmed", "checked_in", "completed")))
+    ).all()
+    violations = []
+    for (booking_id, gross, voucher_fen, quota_fen, self_pay, v_status, face, v_holder,
+         redeemed_fen, held_fen) in rows:
+        if v_status == "held" and v_holder == booking_id:
+            covered = min(face, gross)
+        elif v_status in ("redeemed", "settled"):
+            covered = int(redeemed_fen)
+        else:
+            covered = 0
+        problems = []
+        if voucher_fen != covered:
+            problems.append(f"voucher part {voucher_fen} fen, the voucher covered {covered} fen")
+        if quota_fen != int(held_fen):
+            problems.append(f"quota part {quota_fen} fen, its holds add up to {int(held_fen)} fen")
+        if voucher_fen + quota_fen + self_pay != gross:
+            problems.append(f"parts add up to {voucher_fen + quota_fen + self_pay} fen, the price "
+                            f"is {gross} fen")
+        violations += [Violation(8, "booking", str(booking_id), p) for p in problems]
+    return violations
+
+
+def check_checkin_windows(session: Session, start: datetime, end: datetime) -> list[Violation]:
+    """Invariant 9, for check-ins in the month: the booking is checked in (or completed), was
+    never cancelled, moved or marked a no-show after the scan, and the scan fell in its window."""
+    rows = session.execute(
+        select(CheckIn.id, CheckIn.at, Booking.id, Booking.status, Booking.start_at,
+               Booking.end_at, Resource.checkin_opens_minutes)
+        .join(Booking, Booking.id == CheckIn.booking_id)
+        .join(Resource, Resource.id == Booking.resource_id)
+        .where(CheckIn.at >= start, CheckIn.at < end)
+    ).all()
+    later_changes = {
+        (booking_id, kind) for booking_id, kind in session.execute(
+            select(BookingEvent.booking_id, BookingEvent.kind)
+            .join(CheckIn, CheckIn.booking_id == BookingEvent.booking_id)
+            .where(CheckIn.at >= start, CheckIn.at < end,
+                   BookingEvent.kind.in_(("cancelled", "no_show", "rescheduled")),
+                   BookingEvent.at > CheckIn.at))
+    }
+    violations = []
+    for checkin_id, at, booking_id, status, start_at, end_at, opens in rows:
+        opened, closed = checkin_window(start_at, end_at, opens)
+        if status not in ("checked_in", "completed"):
+            violations.append(Violation(9, "checkin", str(checkin_id),
+                                        f"booking {booking_id} is {status}"))
+        if not opened <= at < closed:
+            violations.append(Violation(
+                9, "checkin", str(checkin_id),
+                f"scanned {to_local(at).isoformat()} outside booking {booking_id}'s window "
+                f"{to_local(opened).isoformat()} – {to_local(closed).isoformat()}"))
+        violations += [Violation(9, "checkin", str(checkin_id),
+                                 f"booking {booking_id} was {kind} after the scan")
+                       for kind in ("cancelled", "no_show", "rescheduled")
+                       if (booking_id, kind) in later_changes]
+    return violations
+
+
+CHECKS_BY_INVARIANT = {1, 2, 3, 4, 5, 6, 7, 8, 9}
 
 
 def reconcile(session: Session, month: str, extra_checks=()) -> Report:
@@ -310,6 +436,9 @@ def reconcile(session: Session, month: str, extra_checks=()) -> Report:
     report.violations += check_checkins(session, start, end)
     report.violations += check_statements(session, start, end)
     report.violations += check_redemptions(session, start, end)
+    report.violations += check_booking_states(session, start, end)
+    report.violations += check_booking_funding(session, start, end)
+    report.violations += check_checkin_windows(session, start, end)
     for _, check in extra_checks:
         report.violations += check(session, start, end)
     report.violations.sort(key=lambda v: (v.invariant, v.object_type, v.object_id))

@@ -22,6 +22,7 @@ from app.catalog.models import Program, Resource, Venue
 from app.checkin.models import CheckIn
 from app.core.clock import now, to_local
 from app.core.errors import AppError, Conflict, NotFound, ValidationFailed
+from app.core.locks import lock_row
 from app.finance.models import Statement, StatementLine
 from app.ledger.models import ClosedPeriod, JournalEntry, JournalLine
 from app.ledger.service import period_of
@@ -170,8 +171,18 @@ def _csv_text(rows: list[list]) -> str:
     return out.getvalue()
 
 
+def _locked(session: Session, statement: Statement) -> Statement:
+    """The statement re-read under its row lock: of two finance clerks pressing the same
+    button, the second waits and then sees what the first did."""
+    locked = lock_row(session, Statement, statement.id)
+    if locked is None:
+        raise NotFound()
+    return locked
+
+
 def issue(session: Session, actor_id: int, statement: Statement) -> Statement:
     """Freeze the numbers: store the export and its SHA-256. Issuing twice changes nothing."""
+    statement = _locked(session, statement)
     if statement.status != "draft":
         return statement
     # The draft finance reviewed is what gets frozen; refreshing is a separate, visible step.
@@ -190,7 +201,11 @@ def issue(session: Session, actor_id: int, statement: Statement) -> Statement:
 
 def settle(session: Session, actor_id: int, statement: Statement, reference: str,
            paid_on: date) -> Statement:
-    """Record the payment; each paid voucher and quota entry moves to settled in the ledger."""
+    """Record the payment; each paid voucher and quota entry moves to settled in the ledger.
+
+    The same reference again answers as before; another reference is ``already_settled``.
+    """
+    statement = _locked(session, statement)
     if statement.status == "settled":
         if statement.payment_reference == reference:
             return statement

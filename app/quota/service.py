@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.accounts.certifications import certification_on
 from app.accounts.models import User
-from app.accounts.service import certification_on
 from app.catalog.models import Program
 from app.core.errors import Conflict
 from app.ledger.models import JournalLine

@@ -13,8 +13,10 @@ from sqlalchemy.orm import Session
 
 from app.accounts.models import Enterprise, EnterpriseMember, Residency, User
 from app.audit.service import record
+from app.booking.guard import lock_booking
 from app.catalog.models import Program, Resource
 from app.core.clock import now as clock_now
+from app.core.clock import to_local
 from app.core.errors import AppError, Conflict, NotFound, ValidationFailed
 from app.ledger.service import Line, move, post
 from app.vouchers import rules
@@ -266,7 +268,17 @@ def settle(session: Session, voucher: Voucher, *, actor_id: int | None, at: date
 
 def end(session: Session, voucher: Voucher, to_status: str, *, actor_id: int | None,
         at: datetime, note: str = "") -> bool:
-    """issued|held → expired or void. A held voucher's booking keeps its slot and pays itself."""
+    """issued|held → expired or void. A held voucher's booking keeps its slot and pays itself.
+
+    A held voucher's booking is locked first, as every booking transition locks it before the
+    voucher: a cancel or check-in of that booking and this step then run one after the other.
+    """
+    booking = None
+    if voucher.status == "held" and voucher.booking_id is not None:
+        booking = lock_booking(session, voucher.booking_id)
+        session.refresh(voucher)
+        if voucher.booking_id != (booking.id if booking else None):
+            return False  # released or redeemed meanwhile: the next run looks again
     from_status = voucher.status
     if from_status not in ("issued", "held"):
         return False
@@ -276,10 +288,7 @@ def end(session: Session, voucher: Voucher, to_status: str, *, actor_id: int | N
         return False
     _ledger_move(session, f"voucher.{'expire' if to_status == 'expired' else 'void'}", voucher,
                  from_status, to_status, at=at, actor_id=actor_id, booking_id=holder)
-    if holder is not None:
-        from app.booking.models import Booking
-
-        booking = session.get(Booking, holder)
+    if booking is not None and from_status == "held":
         booking.self_pay_fen += booking.voucher_fen
         booking.voucher_fen = 0
     return True
@@ -295,8 +304,6 @@ def void(session: Session, actor_id: int, voucher: Voucher, reason: str) -> Vouc
 
 
 def to_local_date(moment: datetime) -> date:
-    from app.core.clock import to_local
-
     return to_local(moment).date()
 
 

@@ -113,19 +113,27 @@ def test_every_answer(api, frozen_clock):
     cancelled_code = _code_from_png(api, cancelled["id"])
     api.post(f"/api/v1/bookings/{cancelled['id']}/cancel", CREATOR, json={})
     assert _scan(api, cancelled_code)["result"] == "cancelled"
-    assert _count(api.app, Scan) == 5
+    # another venue's desk learns nothing of it, not even that it was cancelled
+    foreign = _scan(api, cancelled_code, OP_FTC)
+    assert foreign["result"] == "wrong_venue" and foreign["booking"] is None
+    assert _count(api.app, Scan) == 6
 
 
 def test_manual_check_in_and_checkout(api):
     booking = book(api, "vjc-live-01", TODAY, "10:00", "11:00").get_json()
+    # another venue's desk cannot even tell that the booking exists
     assert_error(api.post("/api/v1/checkins", OP_FTC, json={"booking_id": booking["id"]}),
-                 403, "forbidden")
-    body = api.post("/api/v1/checkins", OP_VJC, json={"booking_id": booking["id"]}).get_json()
-    assert body["result"] == "ok" and body["checkin"]["method"] == "manual"
-    out = api.post(f"/api/v1/bookings/{booking['id']}/checkout", OP_VJC)
-    assert out.status_code == 200 and out.get_json()["status"] == "completed"
+                 404, "not_found")
     assert_error(api.post(f"/api/v1/bookings/{booking['id']}/checkout", OP_VJC), 422,
                  "not_checked_in")
+    body = api.post("/api/v1/checkins", OP_VJC, json={"booking_id": booking["id"]}).get_json()
+    assert body["result"] == "ok" and body["checkin"]["method"] == "manual"
+    assert_error(api.post(f"/api/v1/bookings/{booking['id']}/checkout", OP_FTC), 404, "not_found")
+    out = api.post(f"/api/v1/bookings/{booking['id']}/checkout", OP_VJC)
+    assert out.status_code == 200 and out.get_json()["status"] == "completed"
+    again = assert_error(api.post(f"/api/v1/bookings/{booking['id']}/checkout", OP_VJC), 409,
+                         "state_changed")
+    assert again["details"]["status"] == "completed"
     assert_error(api.post("/api/v1/checkins", OP_VJC, json={}), 422, "validation_error")
     assert_error(api.post("/api/v1/checkins", CREATOR, json={"code": "x"}), 403, "forbidden")
 

@@ -18,9 +18,8 @@ def booking_code(seeded):
     from sqlalchemy import select
 
     from app.accounts.service import require_user
-    from app.booking.funding import plan_for_request
+    from app.booking.lifecycle import book
     from app.booking.rules import LOCAL
-    from app.booking.service import create_booking
     from app.catalog.models import Resource
     from app.checkin.service import code_for
     from app.core.clock import now
@@ -30,9 +29,8 @@ def booking_code(seeded):
         user = require_user(db.session, CREATOR)
         room = db.session.scalar(select(Resource.id).where(Resource.code == "vjc-live-01"))
         voucher = db.session.scalar(select(Voucher.code).where(Voucher.status == "issued").limit(1))
-        booking = create_booking(db.session, user, room, datetime(2026, 12, 1, 10, tzinfo=LOCAL),
-                                 datetime(2026, 12, 1, 12, tzinfo=LOCAL), now(),
-                                 plan_funding=plan_for_request(user, {"voucher_code": voucher}))
+        booking = book(db.session, user, room, datetime(2026, 12, 1, 10, tzinfo=LOCAL),
+                       datetime(2026, 12, 1, 12, tzinfo=LOCAL), now(), voucher_code=voucher)
         code = code_for(db.session, booking, seeded.config["SECRET_KEY"])
         db.session.commit()
         return code

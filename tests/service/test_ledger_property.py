@@ -18,8 +18,7 @@ from sqlalchemy import func, select
 
 from app import create_app
 from app.accounts.service import require_user
-from app.booking import service as booking_service
-from app.booking.funding import plan_for_request, release_on_cancel
+from app.booking import lifecycle
 from app.booking.models import ACTIVE_STATUSES, Booking
 from app.booking.rules import LOCAL
 from app.catalog.models import Resource
@@ -71,8 +70,8 @@ def _apply(ops, room_ids, fake_clock):
                 continue
             booking = db.session.get(Booking, made[op[1] % len(made)])
             try:
-                booking_service.cancel_booking(db.session, booking.creator, booking, clock.now(),
-                                               accept_late=op[2], release_funding=release_on_cancel)
+                lifecycle.cancel(db.session, booking.creator, booking.id, clock.now(),
+                                 accept_late=op[2])
                 db.session.commit()
             except AppError:
                 db.session.rollback()
@@ -84,9 +83,9 @@ def _apply(ops, room_ids, fake_clock):
         if with_voucher:
             code = db.session.scalar(select(Voucher.code).where(Voucher.status == "issued").limit(1))
         try:
-            booking = booking_service.create_booking(
+            booking = lifecycle.book(
                 db.session, user, room_ids[room], start, start + timedelta(hours=hours), clock.now(),
-                plan_funding=plan_for_request(user, {"voucher_code": code, "use_quota": with_quota}))
+                voucher_code=code, use_quota=with_quota)
             db.session.commit()
             made.append(booking.id)
         except AppError:

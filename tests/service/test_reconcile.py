@@ -142,3 +142,65 @@ def test_redemption_after_last_valid_day_is_named(booked, frozen_clock):
     code, output = _reconcile(booked.app)
     assert code == 1
     assert f"voucher {code_text}: redeemed" in output and "after its last valid day 2026-11-30" in output
+
+
+def _checked_in_voucher_booking(api, frozen_clock) -> int:
+    """A voucher booking today at 11:00, checked in at the desk at 10:50."""
+    code = api.get("/api/v1/me", CREATOR).get_json()["vouchers"][0]["code"]
+    booking = book(api, "vjc-live-02", "2026-12-01", "11:00", "12:00", voucher_code=code).get_json()
+    frozen_clock.set(datetime(2026, 12, 1, 2, 50, tzinfo=UTC))
+    answer = api.post("/api/v1/checkins", "operator.vjc@demo.local", json={"booking_id": booking["id"]})
+    assert answer.get_json()["result"] == "ok"
+    return booking["id"]
+
+
+def test_a_cancelled_booking_that_was_checked_in_is_named(booked, frozen_clock):
+    """What the late-cancel race once left behind: cancelled, yet checked in and redeemed."""
+    booking_id = _checked_in_voucher_booking(booked, frozen_clock)
+    _plant(booked.app, ("UPDATE bookings SET status = 'cancelled', late_cancel = :t, "
+                        "cancelled_at = checked_in_at WHERE id = :id", {"id": booking_id, "t": True}))
+    code, output = _reconcile(booked.app)
+    assert code == 1
+    assert "[FAIL] 7." in output and f"booking {booking_id}: cancelled but checked in" in output
+    assert f"booking {booking_id}: cancelled but its voucher" in output
+    assert "[FAIL] 9." in output and f"booking {booking_id} is cancelled" in output
+
+
+def test_a_released_voucher_on_an_active_booking_is_named(booked):
+    with booked.app.app_context():
+        voucher = db.session.scalar(select(Voucher).where(Voucher.status == "held"))
+        code_text, booking_id = voucher.code, voucher.booking_id
+    _plant(booked.app, ("UPDATE vouchers SET status = 'issued', booking_id = NULL WHERE code = :c",
+                        {"c": code_text}))
+    code, output = _reconcile(booked.app)
+    assert code == 1
+    assert f"booking {booking_id}: confirmed with voucher {code_text} issued" in output
+    assert f"booking {booking_id}: voucher part" in output  # invariant 8 sees it too
+
+
+def test_a_quota_part_without_its_hold_is_named(booked):
+    with booked.app.app_context():
+        booking_id, quota_fen = db.session.execute(text(
+            "SELECT id, quota_fen FROM bookings WHERE quota_fen > 0")).one()
+    _plant(booked.app, ("UPDATE bookings SET quota_fen = 0, self_pay_fen = self_pay_fen + quota_fen "
+                        "WHERE id = :id", {"id": booking_id}))
+    code, output = _reconcile(booked.app)
+    assert code == 1
+    assert "[FAIL] 8." in output
+    assert f"booking {booking_id}: quota part 0 fen, its holds add up to {quota_fen} fen" in output
+
+
+def test_a_booking_moved_after_its_check_in_is_named(booked, frozen_clock):
+    """What the reschedule race once left behind: the checked-in booking moved elsewhere."""
+    booking_id = _checked_in_voucher_booking(booked, frozen_clock)
+    with booked.app.app_context():
+        checkin_id = db.session.scalar(text("SELECT id FROM checkins WHERE booking_id = :id"),
+                                       {"id": booking_id})
+    _plant(booked.app, (
+        "UPDATE bookings SET start_at = :s, end_at = :e, blocked_until = :b WHERE id = :id",
+        {"id": booking_id, "s": datetime(2026, 12, 4, 6), "e": datetime(2026, 12, 4, 7),
+         "b": datetime(2026, 12, 4, 7, 15)}))
+    code, output = _reconcile(booked.app)
+    assert code == 1
+    assert "[FAIL] 9." in output
+    assert f"checkin {checkin_id}: scanned 2026-12-01T10:50:00+08:00 outside booking {booking_id}" in output
