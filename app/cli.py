@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-import click
-from flask import Blueprint
+import re
 
+import click
+from flask import Blueprint, current_app
+
+from app.accounts.seed import load_demo
+from app.accounts.service import certify, create_user, issue_token, require_user
+from app.catalog.seed import load_catalog
+from app.checkin.keys import create_key, retire
 from app.core.errors import AppError
 from app.extensions import db
+from app.finance.reconcile import format_report, reconcile
+from app.jobs import JOBS, run_job, run_scheduler
 
 cli = Blueprint("cli", __name__, cli_group=None)
 
@@ -21,7 +29,6 @@ def _fail(err: AppError) -> None:
 @click.option("--demo", is_flag=True, help="Also load the demo accounts, enterprise and vouchers.")
 def seed_command(demo: bool) -> None:
     """Load the published resource list from seed/ (idempotent)."""
-    from app.catalog.seed import load_catalog
 
     counts = load_catalog(db.session)
     click.echo(
@@ -29,8 +36,6 @@ def seed_command(demo: bool) -> None:
         f"{'a new list version published' if counts['published'] else 'list unchanged'}"
     )
     if demo:
-        from app.accounts.seed import load_demo
-
         demo_counts = load_demo(db.session)
         click.echo(f"demo: {demo_counts['users']} accounts, {demo_counts['enterprises']} enterprises, "
                    f"{demo_counts['vouchers']} vouchers")
@@ -52,7 +57,6 @@ def users_group() -> None:
 def users_create(email: str, roles: tuple[str, ...], venues: tuple[int, ...], name: str,
                  password: str) -> None:
     """Create an account."""
-    from app.accounts.service import create_user
 
     try:
         user = create_user(db.session, email, password, list(roles), display_name=name,
@@ -69,7 +73,6 @@ def users_create(email: str, roles: tuple[str, ...], venues: tuple[int, ...], na
 @click.option("--tier", required=True, help="Tier code, e.g. A.")
 def users_certify(email: str, program: str, tier: str) -> None:
     """Certify a creator for a program tier from today."""
-    from app.accounts.service import certify, require_user
 
     try:
         cert = certify(db.session, None, require_user(db.session, email), program, tier)
@@ -85,7 +88,6 @@ def users_certify(email: str, program: str, tier: str) -> None:
 @click.option("--label", default="cli")
 def users_token(email: str, label: str) -> None:
     """Print a new API token for the account (on the last line)."""
-    from app.accounts.service import issue_token, require_user
 
     try:
         token = issue_token(db.session, require_user(db.session, email), label=label)
@@ -105,9 +107,6 @@ def finance_group() -> None:
 @click.option("--month", required=True, help="YYYY-MM (Asia/Shanghai).")
 def finance_reconcile(month: str) -> None:
     """Check every invariant for the month; exit 1 with a list when any is violated."""
-    import re
-
-    from app.finance.reconcile import format_report, reconcile
 
     if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
         raise click.BadParameter("use YYYY-MM", param_hint="--month")
@@ -126,9 +125,6 @@ def keys_group() -> None:
 @keys_group.command("rotate")
 def keys_rotate() -> None:
     """Start signing with a new key; codes signed with older keys keep verifying."""
-    from flask import current_app
-
-    from app.checkin.keys import create_key
 
     key = create_key(db.session, current_app.config["SECRET_KEY"])
     db.session.commit()
@@ -139,7 +135,6 @@ def keys_rotate() -> None:
 @click.argument("key_id")
 def keys_retire(key_id: str) -> None:
     """Stop accepting codes signed with KEY_ID."""
-    from app.checkin.keys import retire
 
     if retire(db.session, key_id) is None:
         raise click.ClickException(f"no key {key_id}")
@@ -157,9 +152,6 @@ def scheduler_group() -> None:
               help="How often a standby checks whether it can lead (default 5).")
 def scheduler_run(standby_seconds: float | None) -> None:
     """Run the scheduler (one leader per site; others wait as standby)."""
-    from flask import current_app
-
-    from app.jobs import run_scheduler
 
     run_scheduler(current_app._get_current_object(), standby_seconds)
 
@@ -168,9 +160,6 @@ def scheduler_run(standby_seconds: float | None) -> None:
 @click.argument("job", required=False)
 def scheduler_once(job: str | None) -> None:
     """Run every job (or JOB) once now, e.g. from cron or by hand."""
-    from flask import current_app
-
-    from app.jobs import JOBS, run_job
 
     names = [job] if job else list(JOBS)
     for name in names:

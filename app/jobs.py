@@ -16,12 +16,21 @@ import threading
 import time
 from datetime import timedelta
 
-from flask import Flask, url_for
+from flask import Flask, current_app, url_for
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.pool import NullPool
 
+from app.accounts.models import User, UserRole
+from app.booking.lifecycle import complete_finished, mark_no_shows
+from app.booking.reminders import send_reminders
 from app.core.clock import local_today, now
 from app.extensions import db
+from app.finance.models import Statement
+from app.finance.reconcile import reconcile
+from app.finance.service import draft
+from app.ledger.models import JournalEntry
+from app.notify.service import deliver_due, enqueue, sender_from_config
+from app.vouchers.service import expire_due
 
 log = logging.getLogger("venuebook.jobs")
 LEADER_LOCK_KEY = 7_172_026  # any fixed number; one per site database
@@ -31,26 +40,18 @@ LEADER_LOCK_KEY = 7_172_026  # any fixed number; one per site database
 
 
 def job_no_shows(session, moment) -> int:
-    from app.booking.lifecycle import mark_no_shows
-
     return mark_no_shows(session, moment)
 
 
 def job_complete(session, moment) -> int:
-    from app.booking.lifecycle import complete_finished
-
     return complete_finished(session, moment)
 
 
 def job_expire_vouchers(session, moment) -> int:
-    from app.vouchers.service import expire_due
-
     return expire_due(session, moment)
 
 
 def job_reminders(session, moment) -> int:
-    from app.booking.reminders import send_reminders
-
     return send_reminders(session, moment, lambda booking: url_for(
         "booking.booking_page", booking_id=booking.id, _external=True))
 
@@ -62,11 +63,6 @@ def _previous_month(moment) -> str:
 
 def job_draft_statements(session, moment) -> int:
     """From the 1st: a draft for every venue with paid items last month (once per venue)."""
-    from app.accounts.models import User, UserRole
-    from app.finance.models import Statement
-    from app.finance.service import draft
-    from app.ledger.models import JournalEntry
-    from app.notify.service import enqueue
 
     month = _previous_month(moment)
     venues = session.scalars(select(JournalEntry.venue_id).distinct().where(
@@ -90,9 +86,6 @@ def job_draft_statements(session, moment) -> int:
 
 def job_reconcile(session, moment) -> int:
     """Nightly: reconcile the month of the day that just ended; tell finance about failures."""
-    from app.accounts.models import User, UserRole
-    from app.finance.reconcile import reconcile
-    from app.notify.service import enqueue
 
     problems = 0
     for month in [(local_today() - timedelta(days=1)).strftime("%Y-%m")]:  # the day just ended
@@ -111,10 +104,6 @@ def job_reconcile(session, moment) -> int:
 
 
 def job_deliver(session, moment) -> int:
-    from flask import current_app
-
-    from app.notify.service import deliver_due, sender_from_config
-
     return deliver_due(session, sender_from_config(current_app.config), moment)["sent"]
 
 
@@ -196,6 +185,7 @@ class Leadership:
 
 def run_scheduler(app: Flask, standby_seconds: float | None = None, max_seconds: float | None = None) -> None:
     """Wait to lead, then run the jobs on their intervals until stopped or leadership is lost."""
+    # APScheduler belongs to the scheduler process only, never loaded by web workers
     from apscheduler.schedulers.background import BackgroundScheduler
 
     standby = standby_seconds or float(os.environ.get("SCHEDULER_STANDBY_SECONDS", "5"))

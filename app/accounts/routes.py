@@ -26,6 +26,7 @@ from app.core.auth import require_roles
 from app.core.clock import local_today
 from app.core.errors import Unauthorized
 from app.extensions import db, limiter
+from app.wallet.service import calendar_url_of, quota_summary, strikes_of, vouchers_usable_by
 
 accounts_pages = Blueprint("accounts", __name__, template_folder="templates")
 accounts_api = Blueprint("accounts_api", __name__, url_prefix="/api/v1")
@@ -37,7 +38,6 @@ def _login_limit() -> str:
 
 def account_summary(user) -> dict:
     """What a signed-in person sees about themselves (pages and ``GET /me``)."""
-    from app.wallet.service import calendar_url_of, quota_summary, strikes_of, vouchers_usable_by
 
     today = local_today()
     return {

@@ -15,6 +15,8 @@ from app.accounts.models import Enterprise, Residency
 from app.catalog.models import Program, Venue
 from app.catalog.seed import SEED_DIR
 from app.core.clock import local_today
+from app.vouchers.models import VoucherBatch
+from app.vouchers.service import create_batch, issue_vouchers
 
 
 def load_demo(session: Session, path: Path | None = None) -> dict[str, int]:
@@ -65,9 +67,6 @@ def load_demo(session: Session, path: Path | None = None) -> dict[str, int]:
 
 
 def _load_vouchers(session: Session, data: dict, enterprises: dict) -> int:
-    from app.vouchers.models import VoucherBatch
-    from app.vouchers.service import create_batch, issue_vouchers
-
     issued = 0
     for row in data.get("voucher_batches", []):
         if session.scalar(select(VoucherBatch.id).where(VoucherBatch.name == row["name"])):

@@ -6,7 +6,7 @@ Also the operator's own view of their venues. Every write is audited in the serv
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -23,11 +23,14 @@ from app.admin.schemas import (
     ResourceChangeSchema,
 )
 from app.audit.models import AuditEntry
+from app.audit.service import record
+from app.booking.service import venue_day
 from app.catalog import service as catalog
 from app.catalog.models import Program, Resource, Venue
 from app.catalog.schemas import ListVersionSchema, ResourceSchema, VenueListSchema
 from app.core.api import load
 from app.core.auth import require_roles, require_venue_access
+from app.core.clock import local_today
 from app.core.errors import AppError, NotFound, ValidationFailed
 from app.core.money import parse_yuan
 from app.extensions import db
@@ -379,7 +382,6 @@ def users():
                 form.getlist("roles"), display_name=form.get("display_name", ""),
                 phone=form.get("phone", ""), venue_ids=venue_ids,
             )
-            from app.audit.service import record
 
             record(db.session, current_user.id, "user.create", "user", user.id,
                    after={"email": user.email, "roles": user.roles, "venues": venue_ids})
@@ -491,11 +493,6 @@ def operator_home():
 @operator_pages.get("/venues/<int:venue_id>")
 @require_roles("operator", "admin", "finance")
 def operator_venue_page(venue_id: int):
-    from datetime import timedelta
-
-    from app.booking.service import venue_day
-    from app.core.clock import local_today
-
     venue = _get(Venue, venue_id)
     require_venue_access(current_user, venue.id)
     try:

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.audit.service import record
-from app.catalog.models import District, Program, ProgramTier, Resource
+from app.catalog.models import District, Program, ProgramTier, Resource, resource_programs
 from app.core.errors import ValidationFailed
 
 # Who can be funded how: vouchers go to resident enterprises, quota to certified creators.
@@ -70,8 +70,6 @@ def accept_on(session: Session, program: Program, venue_ids: list[int],
 
 
 def describe_program(session: Session, program: Program) -> dict:
-    from app.catalog.models import resource_programs
-
     resource_ids = list(session.scalars(select(resource_programs.c.resource_id).where(
         resource_programs.c.program_id == program.id)))
     return {

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import time
 from typing import Any
 
+from app.catalog.models import WEEKDAYS
+
 KIND_LABELS = {
     "livestream_room": ("直播间", "Live-stream room"),
     "recording_studio": ("录音室", "Recording studio"),
@@ -38,8 +40,6 @@ def clock_text(minutes: int) -> str:
 
 
 def valid_opening_hours(hours: Any) -> bool:
-    from app.catalog.models import WEEKDAYS
-
     if not isinstance(hours, dict) or not set(hours) <= set(WEEKDAYS):
         return False
     try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -11,6 +13,7 @@ from app.booking.lifecycle import CheckInOutcome
 from app.booking.present import describe_booking
 from app.booking.schemas import BookingSchema
 from app.booking.service import visible_booking
+from app.catalog.models import Venue
 from app.checkin import keys, qr, service
 from app.checkin.schemas import CheckinRequestSchema, CheckinResultSchema, SigningKeySchema
 from app.core.api import load
@@ -99,8 +102,7 @@ def decode_frame():
         403: {$ref: "#/components/responses/Error403"}
         422: {$ref: "#/components/responses/Error422"}
     """
-    import io
-
+    # the decoder is loaded only by desks whose browser cannot read QR codes itself
     import zxingcpp
     from PIL import Image, UnidentifiedImageError
 
@@ -216,8 +218,6 @@ def public_keys():
 @checkin_pages.get("/operator/scan")
 @require_roles("operator", "admin")
 def scanner_page():
-    from app.catalog.models import Venue
-
     if current_user.has_role("admin"):
         venues = db.session.scalars(db.select(Venue).order_by(Venue.code)).all()
     else:

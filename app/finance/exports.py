@@ -21,6 +21,7 @@ def stream_csv(session: Session, statement: Statement) -> Iterator[str]:
 
 def xlsx_file(session: Session, statement: Statement):
     """A write-only workbook spooled to a temporary file (rows are not kept in memory)."""
+    # openpyxl is loaded on the first export, not in every web worker at start
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font

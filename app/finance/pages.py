@@ -25,6 +25,7 @@ from app.core.messages import message_for
 from app.core.money import format_yuan
 from app.extensions import db
 from app.finance import service
+from app.finance.charts import CHARTS
 from app.finance.models import Statement, StatementLine
 from app.finance.reconcile import reconcile
 from app.finance.schemas import MonthQuerySchema, SettleRequestSchema
@@ -124,7 +125,6 @@ def chart(name: str):
     if name not in CHART_ALTS:
         abort(404)
     # imported here: matplotlib is loaded by the first chart, not by every app that starts
-    from app.finance.charts import CHARTS
 
     png = CHARTS[name](db.session)
     db.session.rollback()  # read only: end the transaction before the bytes go out

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, send_file, stream_with_context
+from flask import Blueprint, Response, jsonify, request, send_file, stream_with_context
 from flask_login import current_user
 
 from app.core.api import load
@@ -174,7 +174,6 @@ def export_statement(statement_id: int):
         404: {$ref: "#/components/responses/Error404"}
         422: {$ref: "#/components/responses/Error422"}
     """
-    from flask import request
 
     fmt = request.args.get("format", "csv")
     if fmt not in ("csv", "xlsx"):

@@ -24,6 +24,7 @@ from app.core.clock import now, to_local
 from app.core.errors import AppError, Conflict, NotFound, ValidationFailed
 from app.core.locks import lock_row
 from app.finance.models import Statement, StatementLine
+from app.finance.reconcile import month_bounds
 from app.ledger.models import ClosedPeriod, JournalEntry, JournalLine
 from app.ledger.service import period_of
 from app.quota.models import QuotaHold
@@ -86,8 +87,6 @@ def _lines_select(session: Session, statement: Statement):
 
 
 def statement_month_start(statement: Statement):
-    from app.finance.reconcile import month_bounds
-
     return month_bounds(statement.month)[0]
 
 

@@ -4,39 +4,34 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask import url_for
 from sqlalchemy.orm import Session
 
 from app.accounts.models import User
+from app.booking.strikes import recent_strikes, suspended_until
 from app.core.clock import now
+from app.quota.service import summary
+from app.vouchers.service import describe, usable_vouchers
 
 
 def vouchers_usable_by(session: Session, user: User, today: date) -> list[dict]:
-    from app.vouchers.service import describe, usable_vouchers
-
     return [describe(v) for v in usable_vouchers(session, user, today)]
 
 
 def quota_summary(session: Session, user: User, today: date) -> list[dict]:
-    from app.quota.service import summary
-
     return summary(session, user, today)
 
 
 def strikes_of(session: Session, user: User) -> int:
-    from app.booking.strikes import recent_strikes
-
     return recent_strikes(session, user.id, now())
 
 
 def suspended_until_of(session: Session, user: User):
-    from app.booking.strikes import suspended_until
-
     return suspended_until(session, user.id, now())
 
 
 def calendar_url_of(user: User) -> str | None:
     """The secret iCalendar feed of the creator's bookings (absolute URL)."""
-    from flask import url_for
 
     if not user.calendar_secret:
         return None

@@ -138,6 +138,33 @@ def test_reschedule_is_all_or_nothing(api):
     assert shifted.status_code == 200
 
 
+def _move(api, booking_id: int, as_user: str, start: str, end: str) -> dict:
+    moved = api.post(f"/api/v1/bookings/{booking_id}/reschedule", as_user,
+                     json={"start": at("2026-12-04", start), "end": at("2026-12-04", end)})
+    assert moved.status_code == 200, moved.get_json()
+    return moved.get_json()["price"]
+
+
+def test_a_subsidised_booking_can_be_shortened_and_lengthened_again(api):
+    """2 h → 1 h → 2 h with a ¥300 voucher on ¥180/h, and fully on the Huangpu quota."""
+    code = api.get("/api/v1/me", CREATOR).get_json()["vouchers"][0]["code"]
+    paid = book(api, ROOM, "2026-12-04", "10:00", "12:00", voucher_code=code).get_json()
+    assert paid["price"] == {"gross_fen": 36000, "voucher_fen": 30000, "quota_fen": 0,
+                             "self_pay_fen": 6000}
+    assert _move(api, paid["id"], CREATOR, "10:00", "11:00") == {
+        "gross_fen": 18000, "voucher_fen": 18000, "quota_fen": 0, "self_pay_fen": 0}
+    assert _move(api, paid["id"], CREATOR, "10:00", "12:00")["voucher_fen"] == 30000
+
+    quota = book(api, "ftc-live-01", "2026-12-04", "10:00", "12:00", HP_CREATOR).get_json()
+    assert quota["price"]["quota_fen"] == quota["price"]["gross_fen"] == 44000
+    assert _move(api, quota["id"], HP_CREATOR, "10:00", "11:00") == {
+        "gross_fen": 22000, "voucher_fen": 0, "quota_fen": 22000, "self_pay_fen": 0}
+    me = api.get("/api/v1/me", HP_CREATOR).get_json()["quota"][0]
+    assert me["held_fen"] == 22000
+    assert _move(api, quota["id"], HP_CREATOR, "10:00", "12:00")["quota_fen"] == 44000
+    assert api.get("/api/v1/me", HP_CREATOR).get_json()["quota"][0]["held_fen"] == 44000
+
+
 def test_availability_reflects_bookings(api):
     rid = resource_id(api, ROOM)
     before = api.get(f"/api/v1/resources/{rid}/availability?from={DAY}&days=2").get_json()
