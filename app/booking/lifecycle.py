@@ -44,6 +44,7 @@ from app.core.clock import to_local
 from app.core.errors import Conflict, Forbidden, NotFound, RuleViolation
 from app.core.money import format_yuan
 from app.notify.service import enqueue
+from app.payments import service as payments
 
 LinkFor = Callable[[Booking], str]
 
@@ -100,6 +101,7 @@ def book(session: Session, creator: User, resource_id: int, start: datetime, end
     insert_guarded(session, booking)
     funding.plan(session, creator, booking, voucher_code, use_quota, now)
     session.flush()
+    payments.open_receivable(session, booking, now, creator.id)
     # The booking row records its creation; events record what changes it later. The
     # confirmation is written with it: no booking without it, none for a rolled-back booking.
     enqueue(session, creator, "booking_confirmed", f"booking_confirmed:{booking.id}", {
@@ -133,6 +135,8 @@ def cancel(session: Session, user: User, booking_id: int, now: datetime,
     booking.cancelled_at = now
     booking.late_cancel = late
     funding.release(session, booking, forfeit_voucher=late, actor_id=user.id, at=now)
+    # in time, whatever was paid is owed back; late, the venue keeps what it collected
+    payments.release_receivable(session, booking, refund_paid=not late, at=now, actor_id=user.id)
     _event(session, booking, "cancelled", now, user.id, late=late)
     session.flush()
     return booking
@@ -152,20 +156,23 @@ def reschedule(session: Session, user: User, booking_id: int, start: datetime, e
     resource_rules = check_slot(session, resource, start, end, now, exclude_id=booking.id)
     before = {"start": booking.start_at.isoformat(), "end": booking.end_at.isoformat(),
               "gross_fen": booking.gross_fen, "voucher_fen": booking.voucher_fen,
-              "quota_fen": booking.quota_fen}
+              "quota_fen": booking.quota_fen, "self_pay_fen": booking.self_pay_fen}
     try:
         booking.start_at = start
         booking.end_at = end
         booking.blocked_until = end + timedelta(minutes=resource.buffer_minutes)
         funding.replan(session, booking, rules.price_fen(resource_rules, start, end), now)
+        payments.require_covers_paid(booking)
         session.flush()
+        payments.adjust_receivable(session, booking, before["self_pay_fen"], now, user.id)
     except IntegrityError as err:
         if "bookings_no_overlap" in str(err.orig) or "exclusion" in str(err.orig).lower():
             raise Conflict("slot_taken") from err
         raise
     _event(session, booking, "rescheduled", now, user.id, **{"from": before, "to": {
         "start": start.isoformat(), "end": end.isoformat(), "gross_fen": booking.gross_fen,
-        "voucher_fen": booking.voucher_fen, "quota_fen": booking.quota_fen}})
+        "voucher_fen": booking.voucher_fen, "quota_fen": booking.quota_fen,
+        "self_pay_fen": booking.self_pay_fen}})
     session.flush()
     return booking
 
@@ -251,6 +258,7 @@ def mark_no_show(session: Session, booking_id: int, moment: datetime,
         raise RuleViolation("too_early_for_no_show", details={"status": booking.status})
     booking.status = "no_show"
     funding.release(session, booking, forfeit_voucher=True, actor_id=actor_id, at=moment)
+    payments.release_receivable(session, booking, refund_paid=False, at=moment, actor_id=actor_id)
     try:
         with session.begin_nested():
             session.add(Strike(user_id=booking.creator_id, booking_id=booking.id, at=moment))

@@ -41,6 +41,7 @@ class Booking(Base):
             "AND voucher_fen + quota_fen + self_pay_fen = gross_fen",
             name="price_parts_add_up",
         ),
+        CheckConstraint("paid_fen >= 0 AND paid_fen <= self_pay_fen", name="paid_within_self_pay"),
         # Two active bookings of a resource never overlap, buffer included: the database
         # refuses it, whatever the application checked before.
         ExcludeConstraint(
@@ -66,6 +67,8 @@ class Booking(Base):
     voucher_fen: Mapped[int] = mapped_column(Integer, default=0)
     quota_fen: Mapped[int] = mapped_column(Integer, default=0)
     self_pay_fen: Mapped[int] = mapped_column(Integer, default=0)
+    # self-pay collected, net of refunds (the payments table has each record)
+    paid_fen: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     program_id: Mapped[int | None] = mapped_column(ForeignKey("programs.id"))
     # the voucher this booking used (kept after release, for the record)
     voucher_id: Mapped[int | None] = mapped_column(ForeignKey("vouchers.id"), index=True)

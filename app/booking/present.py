@@ -9,6 +9,7 @@ from app.accounts.service import mask_phone
 from app.booking import rules
 from app.booking.models import Booking
 from app.core.clock import to_local
+from app.payments.rules import outstanding_fen
 
 
 def _qr_links(booking: Booking) -> dict | None:
@@ -36,6 +37,9 @@ def describe_booking(booking: Booking, viewer: User | None = None) -> dict:
                                "district": venue.district.code}},
         "price": {"gross_fen": booking.gross_fen, "voucher_fen": booking.voucher_fen,
                   "quota_fen": booking.quota_fen, "self_pay_fen": booking.self_pay_fen},
+        "payment": {"paid_fen": booking.paid_fen,
+                    "outstanding_fen": outstanding_fen(booking.status, booking.self_pay_fen,
+                                                       booking.paid_fen, booking.late_cancel)},
         "voucher": ({"code": booking.voucher.code, "status": booking.voucher.status,
                      "face_value_fen": booking.voucher.face_value_fen}
                     if booking.voucher is not None else None),

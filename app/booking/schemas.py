@@ -59,6 +59,12 @@ class BookedResourceSchema(Schema):
     venue = fields.Nested(BookedVenueSchema, required=True)
 
 
+class PaymentStateSchema(Schema):
+    paid_fen = fields.Integer(required=True)
+    outstanding_fen = fields.Integer(required=True, metadata={
+        "description": "self-pay still owed; negative: a refund is due to the creator"})
+
+
 class VoucherRefSchema(Schema):
     code = fields.String(required=True)
     status = fields.String(required=True)
@@ -84,6 +90,7 @@ class BookingSchema(Schema):
     end = fields.String(required=True)
     resource = fields.Nested(BookedResourceSchema, required=True)
     price = fields.Nested(PriceSchema, required=True)
+    payment = fields.Nested(PaymentStateSchema)
     voucher = fields.Nested(VoucherRefSchema, allow_none=True)
     program = fields.String(allow_none=True)
     qr = fields.Nested(QrLinksSchema, allow_none=True)

@@ -64,6 +64,15 @@ MESSAGES.update({
 })
 
 MESSAGES.update({
+    "overpaid": _l("That is more than is still to be paid for this booking."),
+    "not_payable": _l("This booking takes no payment in its current state."),
+    "paid_exceeds_new_price": _l("More has been paid than the new time would cost; the venue "
+                                 "must refund the difference before the booking can be moved."),
+    "refund_too_large": _l("That is more than can still be refunded of this payment."),
+    "payments_not_configured": _l("Online payment with this provider is not available."),
+})
+
+MESSAGES.update({
     "already_settled": _l("This statement is already settled with another payment reference."),
     "not_issued": _l("Issue the statement before recording its payment."),
     "period_open": _l("Only a past month can be closed."),

@@ -26,11 +26,12 @@ def _schemas():
     from app.checkin import schemas as checkin_schemas
     from app.core import schemas as core_schemas
     from app.finance import schemas as finance_schemas
+    from app.payments import schemas as payment_schemas
     from app.vouchers import schemas as voucher_schemas
 
     modules = [core_schemas, catalog_schemas, accounts_schemas, admin_schemas,
                booking_schemas, voucher_schemas, checkin_schemas,
-               finance_schemas]
+               finance_schemas, payment_schemas]
     for module in modules:
         for name in getattr(module, "__all__", []):
             yield name.removesuffix("Schema"), getattr(module, name)

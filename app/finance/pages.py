@@ -50,6 +50,9 @@ INVARIANT_LABELS = {
     8: _l("A booking's voucher part equals what its voucher covered, its quota part its active "
           "holds, and the parts add up to its price."),
     9: _l("Every check-in belongs to a booking that was confirmed when scanned, inside its window."),
+    10: _l("A booking's payments minus refunds never exceed its self-pay; an online payment's "
+           "amount equals its order's."),
+    11: _l("A completed booking's self-pay is collected or listed as outstanding."),
 }
 PROGRAM_TOTAL_LABELS = {**VOUCHER_STATUS_LABELS, "quota_hold": _l("Quota held"),
                         "quota_consume": _l("Quota consumed"), "quota_release": _l("Quota released")}

@@ -21,6 +21,8 @@ from app.checkin.rules import window as checkin_window
 from app.core.clock import to_local
 from app.finance.models import Statement, StatementLine
 from app.ledger.models import JournalEntry, JournalLine
+from app.payments.models import OnlineOrder, Payment
+from app.payments.rules import outstanding_fen
 from app.quota.models import QuotaAccount, QuotaHold
 from app.vouchers.models import Voucher, VoucherBatch
 from app.vouchers.rules import STATE_ACCOUNT
@@ -36,6 +38,9 @@ INVARIANTS = {
     8: "A booking's voucher part equals what its voucher covered, its quota part its active "
        "holds, and the parts add up to its price.",
     9: "Every check-in belongs to a booking that was confirmed when scanned, inside its window.",
+    10: "A booking's payments minus refunds never exceed its self-pay; an online payment's "
+        "amount equals its order's.",
+    11: "A completed booking's self-pay is collected or listed as outstanding.",
 }
 
 
@@ -423,7 +428,60 @@ def check_checkin_windows(session: Session, start: datetime, end: datetime) -> l
     return violations
 
 
-CHECKS_BY_INVARIANT = {1, 2, 3, 4, 5, 6, 7, 8, 9}
+def check_payments(session: Session, start: datetime, end: datetime) -> list[Violation]:
+    """Invariant 10, for bookings starting in the month: net payments = the booking's paid
+    part, within its self-pay, never negative; every online payment is its order's amount."""
+    signed = case((Payment.kind == "refund", -Payment.amount_fen), else_=Payment.amount_fen)
+    net = (select(Payment.booking_id, func.sum(signed).label("fen"))
+           .group_by(Payment.booking_id).subquery())
+    rows = session.execute(
+        select(Booking.id, Booking.self_pay_fen, Booking.paid_fen, func.coalesce(net.c.fen, 0))
+        .outerjoin(net, net.c.booking_id == Booking.id)
+        .where(Booking.start_at >= start, Booking.start_at < end,
+               or_(net.c.fen.is_not(None), Booking.paid_fen != 0))
+    ).all()
+    violations = []
+    for booking_id, self_pay, paid, net_fen in rows:
+        if int(net_fen) != paid or not 0 <= paid <= self_pay:
+            violations.append(Violation(10, "booking", str(booking_id),
+                                        f"payments minus refunds {int(net_fen)} fen, recorded as "
+                                        f"paid {paid} fen, self-pay {self_pay} fen"))
+    violations += [
+        Violation(10, "payment", str(payment_id), f"online payment of {amount} fen for order "
+                                                  f"{order_no} of {order_amount} fen")
+        for payment_id, amount, order_no, order_amount in session.execute(
+            select(Payment.id, Payment.amount_fen, OnlineOrder.order_no, OnlineOrder.amount_fen)
+            .join(OnlineOrder, OnlineOrder.id == Payment.order_id)
+            .where(Payment.kind == "payment", Payment.amount_fen != OnlineOrder.amount_fen,
+                   Payment.at >= start, Payment.at < end))
+    ]
+    return violations
+
+
+def check_self_pay_owed(session: Session, start: datetime, end: datetime) -> list[Violation]:
+    """Invariant 11, for bookings starting in the month: what the ledger says the creator owes
+    (or is owed) is exactly the self-pay not yet collected; nothing due vanishes."""
+    receivable = (select(JournalLine.booking_id, func.sum(JournalLine.amount_fen).label("fen"))
+                  .where(JournalLine.account == "selfpay_receivable")
+                  .group_by(JournalLine.booking_id).subquery())
+    rows = session.execute(
+        select(Booking.id, Booking.status, Booking.self_pay_fen, Booking.paid_fen,
+               Booking.late_cancel, func.coalesce(receivable.c.fen, 0))
+        .outerjoin(receivable, receivable.c.booking_id == Booking.id)
+        .where(Booking.start_at >= start, Booking.start_at < end)
+    ).all()
+    violations = []
+    for booking_id, status, self_pay, paid, late, owed in rows:
+        expected = outstanding_fen(status, self_pay, paid, late)
+        if int(owed) != expected:
+            violations.append(Violation(11, "booking", str(booking_id),
+                                        f"{status}: the ledger says {int(owed)} fen outstanding, "
+                                        f"self-pay {self_pay} fen less {paid} fen paid means "
+                                        f"{expected} fen"))
+    return violations
+
+
+CHECKS_BY_INVARIANT = set(INVARIANTS)
 
 
 def reconcile(session: Session, month: str, extra_checks=()) -> Report:
@@ -439,6 +497,8 @@ def reconcile(session: Session, month: str, extra_checks=()) -> Report:
     report.violations += check_booking_states(session, start, end)
     report.violations += check_booking_funding(session, start, end)
     report.violations += check_checkin_windows(session, start, end)
+    report.violations += check_payments(session, start, end)
+    report.violations += check_self_pay_owed(session, start, end)
     for _, check in extra_checks:
         report.violations += check(session, start, end)
     report.violations.sort(key=lambda v: (v.invariant, v.object_type, v.object_id))

@@ -29,6 +29,9 @@ ACCOUNTS = (
     "quota_held",
     "quota_consumed",
     "quota_settled",
+    "selfpay_receivable",   # what a creator owes a venue (negative: a refund the venue owes)
+    "selfpay_income",       # credit source: the venue's self-pay earnings
+    "selfpay_collected",    # self-pay the venue (or its provider account) holds
 )
 
 

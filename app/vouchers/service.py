@@ -19,6 +19,7 @@ from app.core.clock import now as clock_now
 from app.core.clock import to_local
 from app.core.errors import AppError, Conflict, NotFound, ValidationFailed
 from app.ledger.service import Line, move, post
+from app.payments import service as payments
 from app.vouchers import rules
 from app.vouchers.models import Voucher, VoucherBatch, VoucherEvent
 
@@ -289,8 +290,10 @@ def end(session: Session, voucher: Voucher, to_status: str, *, actor_id: int | N
     _ledger_move(session, f"voucher.{'expire' if to_status == 'expired' else 'void'}", voucher,
                  from_status, to_status, at=at, actor_id=actor_id, booking_id=holder)
     if booking is not None and from_status == "held":
+        old_self_pay = booking.self_pay_fen
         booking.self_pay_fen += booking.voucher_fen
         booking.voucher_fen = 0
+        payments.adjust_receivable(session, booking, old_self_pay, at, actor_id)
     return True
 
 

@@ -79,7 +79,7 @@ def test_statement_lifecycle(api, checked_in):
                  409, "already_settled")
     report = api.get(f"/api/v1/finance/reconciliation?month={MONTH}", FINANCE).get_json()
     assert report["ok"], report["violations"]
-    assert {i["number"] for i in report["invariants"]} == set(range(1, 10))
+    assert {i["number"] for i in report["invariants"]} == set(range(1, 12))
 
 
 def test_quota_statement_and_settlement(api, checked_in):
