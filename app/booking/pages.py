@@ -19,6 +19,7 @@ from app.core.clock import local_today, now, to_local
 from app.core.errors import AppError
 from app.core.messages import error_message
 from app.extensions import db
+from app.payments import service as payments
 
 booking_pages = Blueprint("booking", __name__, template_folder="templates")
 
@@ -115,6 +116,8 @@ def booking_page(booking_id: int):
     booking = service.visible_booking(db.session, current_user, booking_id)
     described = describe_booking(booking, current_user)
     return render_template("booking/detail.html", booking=booking, b=described,
+                           payments=payments.summary(db.session, booking),
+                           may_collect=payments.may_collect(current_user, booking),
                            durations=_durations(booking.resource),
                            is_owner=booking.creator_id == current_user.id,
                            late=now() >= datetime.fromisoformat(described["cancel_deadline"]))

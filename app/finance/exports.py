@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from sqlalchemy.orm import Session
 
+from app.finance import selfpay
 from app.finance.models import Statement
 from app.finance.service import CSV_HEADERS, line_rows, render_csv
 
@@ -55,6 +56,10 @@ def xlsx_file(session: Session, statement: Statement):
     total.number_format = '"¥"#,##0.00'
     total.font = bold
     sheet.append([label] + [None] * 10 + [total])
+    if statement.selfpay:  # its own sheet: the first stays the district's subsidy, line by line
+        own = workbook.create_sheet("自付费用")
+        for row in selfpay.csv_rows(statement.selfpay)[1:]:
+            own.append(row)
     spool = tempfile.TemporaryFile()
     workbook.save(spool)
     spool.seek(0)

@@ -38,6 +38,9 @@ class Statement(Base):
     total_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     line_count: Mapped[int] = mapped_column(Integer, default=0)
     totals_by_program: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # self-pay the venue collected itself that month (see app.finance.selfpay), shown apart
+    # from the subsidy; frozen with the issued file
+    selfpay: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=now)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     issued_at: Mapped[datetime | None] = mapped_column()

@@ -53,6 +53,11 @@ class StatementSchema(Schema):
     total_fen = fields.Integer(required=True)
     line_count = fields.Integer()
     totals_by_program = fields.Dict()
+    subsidy_fen = fields.Integer(metadata={
+        "description": "what the district programs owe the venue (vouchers and quota): total_fen"})
+    selfpay = fields.Dict(allow_none=True, metadata={
+        "description": "self-pay the venue collected itself: collected and refunded by method, "
+                       "and the bookings whose self-pay is still outstanding"})
     issued_at = fields.String(allow_none=True)
     file_sha256 = fields.String(allow_none=True)
     payment_reference = fields.String(allow_none=True)

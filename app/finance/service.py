@@ -23,6 +23,7 @@ from app.checkin.models import CheckIn
 from app.core.clock import now, to_local
 from app.core.errors import AppError, Conflict, NotFound, ValidationFailed
 from app.core.locks import lock_row
+from app.finance import selfpay
 from app.finance.models import Statement, StatementLine
 from app.finance.reconcile import month_bounds
 from app.ledger.models import ClosedPeriod, JournalEntry, JournalLine
@@ -106,6 +107,7 @@ def _fill(session: Session, statement: Statement) -> None:
                                    for code, n, total in totals}
     statement.total_fen = sum(int(total) for _, _, total in totals)
     statement.line_count = sum(int(n) for _, n, _ in totals)
+    statement.selfpay = selfpay.month_summary(session, statement.venue_id, statement.month)
     session.flush()
     session.expire(statement, ["lines"])
 
@@ -161,6 +163,8 @@ def render_csv(session: Session, statement: Statement, title_suffix: str = "") -
             yield _csv_text(batch)
             batch = []
     batch.append(["合计"] + [""] * 10 + [f"{statement.total_fen / 100:.2f}", ""])
+    if statement.selfpay:
+        batch += selfpay.csv_rows(statement.selfpay)
     yield _csv_text(batch)
 
 
@@ -240,6 +244,7 @@ def describe(statement: Statement, with_lines: bool = True) -> dict:
         "id": statement.id, "venue_id": statement.venue_id, "venue": statement.venue.name_zh,
         "month": statement.month, "status": statement.status, "total_fen": statement.total_fen,
         "line_count": statement.line_count, "totals_by_program": statement.totals_by_program,
+        "subsidy_fen": statement.total_fen, "selfpay": statement.selfpay or None,
         "issued_at": to_local(statement.issued_at).isoformat() if statement.issued_at else None,
         "file_sha256": statement.file_sha256,
         "payment_reference": statement.payment_reference,

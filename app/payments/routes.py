@@ -11,6 +11,7 @@ from app.core.auth import require_roles
 from app.core.clock import now
 from app.extensions import db
 from app.payments import service
+from app.payments.labels import METHOD_LABELS
 from app.payments.schemas import (
     PaymentListSchema,
     PaymentRequestSchema,
@@ -19,6 +20,12 @@ from app.payments.schemas import (
 )
 
 payments_api = Blueprint("payments_api", __name__, url_prefix="/api/v1")
+
+
+@payments_api.app_context_processor
+def _method_labels() -> dict:
+    return {"method_labels": METHOD_LABELS}
+
 
 PAYMENT_REQUEST = PaymentRequestSchema()
 PAYMENT_LIST = PaymentListSchema()

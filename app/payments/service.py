@@ -9,6 +9,7 @@ can never together take more than is outstanding.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,8 +24,10 @@ from app.core.auth import operator_venue_ids
 from app.core.errors import AppError, NotFound, ValidationFailed
 from app.ledger.models import JournalLine
 from app.ledger.service import move
-from app.payments.models import DESK_METHODS, Payment
+from app.payments.models import DESK_METHODS, InvoiceRequest, Payment
 from app.payments.rules import PAYABLE_STATUSES
+
+TAX_NUMBER = re.compile(r"[0-9A-Z]{15,20}")
 
 
 @dataclass(frozen=True)
@@ -166,6 +169,33 @@ def refund(session: Session, actor: User | None, payment_id: int, *, amount_fen:
     record(session, actor.id if actor else None, "payment.refund", "booking", booking.id,
            after={"payment_id": original.id, "amount_fen": amount, "note": back.note})
     return back
+
+
+def may_collect(user: User, booking: Booking) -> bool:
+    return _may_collect(user, booking)
+
+
+def invoice_of(session: Session, booking: Booking) -> InvoiceRequest | None:
+    return session.scalar(select(InvoiceRequest).where(InvoiceRequest.booking_id == booking.id))
+
+
+def request_invoice(session: Session, booking: Booking, *, title: str, tax_number: str,
+                    email: str, at: datetime) -> InvoiceRequest:
+    """The title (个人 or the company's name) and tax number the creator wants on the invoice."""
+    title, tax_number, email = title.strip(), tax_number.strip().upper(), email.strip()
+    errors = {}
+    if not title:
+        errors["title"] = ["Required."]
+    if tax_number and not TAX_NUMBER.fullmatch(tax_number):
+        errors["tax_number"] = ["15 to 20 letters and digits (统一社会信用代码)."]
+    if errors:
+        raise ValidationFailed(errors)
+    invoice = invoice_of(session, booking) or InvoiceRequest(booking_id=booking.id)
+    invoice.title, invoice.tax_number, invoice.email = title[:120], tax_number, email[:200]
+    invoice.updated_at = at
+    session.add(invoice)
+    session.flush()
+    return invoice
 
 
 def summary(session: Session, booking: Booking) -> PaymentSummary:

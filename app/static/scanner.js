@@ -37,6 +37,9 @@
       lines.push(b.start.slice(11, 16) + "–" + b.end.slice(11, 16));
       lines.push(labels.voucher + " " + yuan(b.price.voucher_fen) + " · " + labels.quota + " " +
                  yuan(b.price.quota_fen) + " · " + labels.self + " " + yuan(b.price.self_pay_fen));
+      if (b.payment && b.payment.outstanding_fen > 0) {
+        lines.push(labels.due + " " + yuan(b.payment.outstanding_fen));
+      }
       var row = document.querySelector('tr[data-booking="' + b.id + '"]');
       if (row && (body.result === "ok" || body.result === "already_checked_in")) {
         row.querySelector(".status-cell").textContent = labels.ok;

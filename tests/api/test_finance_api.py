@@ -58,7 +58,10 @@ def test_statement_lifecycle(api, checked_in):
     raw = exported.get_data()
     assert hashlib.sha256(raw).hexdigest() == issued["file_sha256"]
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
-    assert rows[1][0] == "序号" and rows[-1][0] == "合计" and rows[-1][11] == "300.00"
+    totals = next(row for row in rows if row and row[0] == "合计")
+    assert rows[1][0] == "序号" and totals[11] == "300.00"
+    # the self-pay the venue collects itself follows, apart from the subsidy
+    assert ["自付费用（场地向创作者收取，不属于区级补贴）"] in rows
 
     xlsx = api.get(f"/api/v1/finance/statements/{body['id']}/export?format=xlsx", FINANCE)
     sheet = load_workbook(io.BytesIO(xlsx.get_data())).active
@@ -67,6 +70,7 @@ def test_statement_lifecycle(api, checked_in):
     amounts = [r[11] for r in values[2:-1]]
     assert sum(amounts) == 300.0  # the XLSX total equals the redeemed amounts
     assert values[-1][11] == 300.0
+    assert load_workbook(io.BytesIO(xlsx.get_data())).sheetnames[1] == "自付费用"
 
     settled = api.post(f"/api/v1/finance/statements/{body['id']}/settle", FINANCE,
                        json={"payment_reference": "ZF-2027-0001", "payment_date": "2027-01-10"})

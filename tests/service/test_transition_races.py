@@ -324,3 +324,28 @@ def test_without_the_row_lock_a_late_cancel_and_a_check_in_both_win(race_app, fr
     assert both_won > 0
     with race_app.app_context():
         assert not reconcile(db.session, "2026-12").ok  # and reconciliation sees it
+
+
+@pytest.mark.postgres
+def test_two_desks_collect_the_same_self_pay(race_app, frozen_clock):
+    """Two front-desk devices record the whole self-pay at once: one payment, one overpaid."""
+    from app.payments import service as payments
+
+    with race_app.app_context():
+        room = db.session.scalar(select(Resource.id).where(Resource.code == "vjc-live-02"))
+    for index in range(ROUNDS):
+        _at_booking_time(frozen_clock)
+        with race_app.app_context():
+            day = _round_day(index)
+            booking = lifecycle.book(db.session, _user(CREATOR), room, _local(day, "10:00"),
+                                     _local(day, "11:00"), clock.now(), use_quota=False)
+            booking_id, due = booking.id, booking.self_pay_fen
+            db.session.commit()
+        results = race(race_app, *[
+            lambda s, b=booking_id, m=method, fen=due: payments.record_payment(
+                s, _user(OP_VJC), b, method=m, amount_fen=fen, at=clock.now()).amount_fen
+            for method in ("cash", "wechat")])
+        assert sorted(results, key=str) == sorted([due, "overpaid"], key=str)
+        with race_app.app_context():
+            assert db.session.get(Booking, booking_id).paid_fen == due
+    _assert_reconciles(race_app)
