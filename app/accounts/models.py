@@ -100,9 +100,14 @@ class EnterpriseMember(Base):
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     since: Mapped[date] = mapped_column(Date)
+    # the last day of membership; a former employee's bookings after it get no voucher
+    until: Mapped[date | None] = mapped_column(Date)
 
     enterprise: Mapped[Enterprise] = relationship(back_populates="members")
     user: Mapped[User] = relationship(back_populates="memberships")
+
+    def covers(self, day: date) -> bool:
+        return self.since <= day and (self.until is None or day <= self.until)
 
 
 class Residency(Base):

@@ -9,6 +9,8 @@ __all__ = [
     "UserSchema",
     "CertifyRequestSchema",
     "CertificationSchema",
+    "EndMembershipRequestSchema",
+    "MembershipSchema",
 ]
 
 
@@ -88,3 +90,15 @@ class CertifyRequestSchema(Schema):
     tier = fields.String(required=True)
     valid_from = fields.Date(validate=CALENDAR_DAY)
     valid_until = fields.Date(validate=CALENDAR_DAY)
+
+
+class EndMembershipRequestSchema(Schema):
+    until = fields.Date(validate=CALENDAR_DAY, metadata={
+        "description": "the member's last day (default: today)"})
+
+
+class MembershipSchema(Schema):
+    enterprise_id = fields.Integer(required=True)
+    user_id = fields.Integer(required=True)
+    since = fields.Date(required=True)
+    until = fields.Date(allow_none=True)

@@ -233,6 +233,29 @@ def add_member(session: Session, actor_id: int | None, enterprise: Enterprise, u
                after={"user_id": user.id})
 
 
+def end_membership(session: Session, actor: User, enterprise: Enterprise, user: User,
+                   until: date) -> EnterpriseMember:
+    """A member leaves: from the day after ``until`` the enterprise's vouchers no longer pay
+    for their bookings (those booked earlier keep theirs until the day they are used).
+    Administrators, or the enterprise's own account, may end a membership."""
+    member = session.get(EnterpriseMember, (enterprise.id, user.id))
+    if member is None:
+        raise NotFound()
+    if not actor.has_role("admin") and not (
+            actor.has_role("enterprise")
+            and session.get(EnterpriseMember, (enterprise.id, actor.id)) is not None):
+        raise NotFound()
+    if until < member.since:
+        raise ValidationFailed({"until": ["Must not be before the member joined."]})
+    before = member.until.isoformat() if member.until else None
+    member.until = until
+    session.flush()
+    record(session, actor.id, "enterprise.end_member", "enterprise", enterprise.id,
+           before={"user_id": user.id, "until": before},
+           after={"user_id": user.id, "until": until.isoformat()})
+    return member
+
+
 def record_residency(
     session: Session,
     actor_id: int | None,

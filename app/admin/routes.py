@@ -15,7 +15,13 @@ from sqlalchemy import select
 
 from app.accounts import service as accounts
 from app.accounts.models import Enterprise, User
-from app.accounts.schemas import CertificationSchema, CertifyRequestSchema, UserSchema
+from app.accounts.schemas import (
+    CertificationSchema,
+    CertifyRequestSchema,
+    EndMembershipRequestSchema,
+    MembershipSchema,
+    UserSchema,
+)
 from app.admin.schemas import (
     AuditEntrySchema,
     OperatorVenueSchema,
@@ -132,6 +138,40 @@ def list_users():
     """
     users = db.session.scalars(select(User).order_by(User.id))
     return jsonify({"items": UserSchema(many=True).dump([accounts.describe_user(u) for u in users])})
+
+
+@admin_api.post("/enterprises/<int:enterprise_id>/members/<int:user_id>/end")
+@require_roles("admin", "enterprise")
+def end_membership(enterprise_id: int, user_id: int):
+    """End a creator's membership of an enterprise (administrator, or the enterprise itself).
+    ---
+    post:
+      tags: [admin]
+      security: [{bearer: []}]
+      parameters:
+        - {in: path, name: enterprise_id, required: true, schema: {type: integer}}
+        - {in: path, name: user_id, required: true, schema: {type: integer}}
+      requestBody:
+        required: false
+        content:
+          application/json:
+            schema: EndMembershipRequest
+      responses:
+        200:
+          description: the membership, with its last day
+          content:
+            application/json:
+              schema: Membership
+        401: {$ref: "#/components/responses/Error401"}
+        403: {$ref: "#/components/responses/Error403"}
+        404: {$ref: "#/components/responses/Error404"}
+        422: {$ref: "#/components/responses/Error422"}
+    """
+    data = load(EndMembershipRequestSchema(), request.get_json(silent=True) or {})
+    member = accounts.end_membership(db.session, current_user, _get(Enterprise, enterprise_id),
+                                     _get(User, user_id), data.get("until") or local_today())
+    db.session.commit()
+    return jsonify(MembershipSchema().dump(member))
 
 
 @admin_api.post("/admin/users/<int:user_id>/certifications")
@@ -458,6 +498,11 @@ def enterprise_detail(enterprise_id: int):
             if form.get("action") == "member":
                 accounts.add_member(db.session, current_user.id, enterprise,
                                     accounts.require_user(db.session, form.get("email", "")))
+            elif form.get("action") == "end_member":
+                until = form.get("until")
+                accounts.end_membership(db.session, current_user, enterprise,
+                                        _get(User, int(form.get("user_id", "0"))),
+                                        date.fromisoformat(until) if until else local_today())
             else:
                 until = form.get("valid_until")
                 accounts.record_residency(

@@ -22,6 +22,7 @@ from app.accounts.models import User
 from app.booking.models import Booking
 from app.booking.strikes import suspended_until
 from app.catalog.models import Program, Resource
+from app.core.clock import now as clock_now
 from app.core.clock import to_local
 from app.core.errors import AppError, Busy
 from app.quota import service as quota
@@ -50,12 +51,20 @@ def booking_day(start: datetime) -> date:
     return to_local(start).date()
 
 
-def _quota_programs(resource: Resource) -> list[Program]:
-    return [p for p in resource.programs if p.funding == "quota" and p.active]
+def _quota_programs(resource: Resource, day: date) -> list[Program]:
+    """Quota programs the resource accepts that apply there on ``day`` (open, in force, in
+    their own district)."""
+    return [p for p in resource.programs if p.funding == "quota" and p.applies(resource.venue, day)]
 
 
 def _covered(gross_after_voucher: int, program: Program) -> int:
     return gross_after_voucher * program.coverage_percent // 100
+
+
+def voucher_covers(voucher, price_fen: int) -> int:
+    """Its program's share of the price, up to the face value; no change is given."""
+    share = price_fen * voucher.program.coverage_percent // 100
+    return voucher_rules.covered_fen(voucher.face_value_fen, share)
 
 
 def _apply(booking: Booking, split: Split) -> None:
@@ -79,22 +88,25 @@ def _lock_timeout(session: Session) -> Iterator[None]:
         raise
 
 
-def _check_not_suspended(session: Session, user: User, moment: datetime) -> None:
-    until = suspended_until(session, user.id, moment)
+def _check_not_suspended(session: Session, user: User, program: Program, moment: datetime) -> None:
+    until = suspended_until(session, user.id, program, moment)
     if until is not None:
-        raise AppError("suspended", status=422, details={"until": to_local(until).isoformat()})
+        raise AppError("suspended", status=422, details={"until": to_local(until).isoformat(),
+                                                          "program": program.code})
 
 
 def _hold_quota(session: Session, user: User, booking: Booking, wanted_fen: int,
-                at: datetime) -> tuple[int, int | None]:
+                at: datetime, *, new_booking: bool = True) -> tuple[int, int | None]:
     """Hold up to ``wanted_fen`` of the first quota program that has any left: (fen, program)."""
     if wanted_fen <= 0:
         return 0, None
-    for program in _quota_programs(booking.resource):
-        account = quota.locked_account(session, user, program, to_local(booking.start_at).year,
-                                       booking_day(booking.start_at))
+    day = booking_day(booking.start_at)
+    for program in _quota_programs(booking.resource, day):
+        account = quota.locked_account(session, user, program, to_local(booking.start_at).year, day)
         if account is None:
             continue
+        if new_booking:  # a suspension stops new subsidised bookings, not moving old ones
+            _check_not_suspended(session, user, program, at)
         held = quota.hold(session, account, booking, _covered(wanted_fen, program), at=at,
                           actor_id=user.id)
         if held:
@@ -109,19 +121,18 @@ def plan(session: Session, user: User, booking: Booking, voucher_code: str | Non
     remaining = booking.gross_fen
     voucher_fen = 0
     program_id = None
-    if voucher_code or (use_quota and _quota_programs(resource)):
-        _check_not_suspended(session, user, at)
     with _lock_timeout(session):
         if voucher_code:
             voucher = vouchers.find(session, voucher_code)
             if voucher is None:
                 raise vouchers.not_usable("unknown_code")
             vouchers.usable_for(session, voucher, user, resource, booking_day(booking.start_at))
+            _check_not_suspended(session, user, voucher.program, at)
             vouchers.hold(session, voucher, booking, actor_id=user.id, at=at)
             # Only after the hold: the foreign key check would share-lock the voucher row, and
             # two bookings each holding that lock while waiting to update the row deadlock.
             booking.voucher_id = voucher.id
-            voucher_fen = voucher_rules.covered_fen(voucher.face_value_fen, remaining)
+            voucher_fen = voucher_covers(voucher, remaining)
             remaining -= voucher_fen
             program_id = voucher.program_id
         quota_fen = 0
@@ -149,10 +160,11 @@ def replan(session: Session, booking: Booking, gross_fen: int, at: datetime) -> 
             if not voucher_rules.valid_on(voucher.valid_from, voucher.valid_until, day):
                 raise vouchers.not_usable("not_valid_on_this_day",
                                           valid_until=voucher.valid_until.isoformat())
-            voucher_fen = voucher_rules.covered_fen(voucher.face_value_fen, gross_fen)
+            voucher_fen = voucher_covers(voucher, gross_fen)
         quota_fen = 0
         if had_quota:
-            quota_fen, _ = _hold_quota(session, user, booking, gross_fen - voucher_fen, at)
+            quota_fen, _ = _hold_quota(session, user, booking, gross_fen - voucher_fen, at,
+                                       new_booking=False)
     _apply(booking, Split(gross_fen, voucher_fen, quota_fen))
 
 
@@ -186,16 +198,18 @@ def preview_split(session: Session, user: User, resource: Resource, start: datet
         if voucher is None:
             raise vouchers.not_usable("unknown_code")
         vouchers.usable_for(session, voucher, user, resource, day)
-        voucher_fen = voucher_rules.covered_fen(voucher.face_value_fen, remaining)
+        _check_not_suspended(session, user, voucher.program, clock_now())
+        voucher_fen = voucher_covers(voucher, remaining)
         remaining -= voucher_fen
     if use_quota and remaining > 0:
         year = to_local(start).year
-        for program in _quota_programs(resource):
-            rows = [r for r in quota.summary(session, user, day) if r["program"] == program.code]
-            if not rows:
+        for program in _quota_programs(resource, day):
+            cap = quota.cap_on(session, user, program, year, day)
+            if cap is None:
                 continue
+            _check_not_suspended(session, user, program, clock_now())
             held, consumed = quota.used(session, user.id, program.id, year)
-            quota_fen = max(0, min(_covered(remaining, program), rows[0]["cap_fen"] - held - consumed))
+            quota_fen = max(0, min(_covered(remaining, program), cap - held - consumed))
             if quota_fen:
                 break
     return Split(gross_fen, voucher_fen, quota_fen)

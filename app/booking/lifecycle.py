@@ -261,7 +261,8 @@ def mark_no_show(session: Session, booking_id: int, moment: datetime,
     payments.release_receivable(session, booking, refund_paid=False, at=moment, actor_id=actor_id)
     try:
         with session.begin_nested():
-            session.add(Strike(user_id=booking.creator_id, booking_id=booking.id, at=moment))
+            session.add(Strike(user_id=booking.creator_id, booking_id=booking.id,
+                               program_id=booking.program_id, at=moment))
             session.flush()
     except IntegrityError:
         pass  # one strike per booking

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     CheckConstraint,
     Column,
+    Date,
     ForeignKey,
     Integer,
     String,
@@ -62,6 +63,10 @@ class Program(Base):
         ),
         CheckConstraint("coverage_percent BETWEEN 1 AND 100", name="coverage_range"),
         CheckConstraint("no_show_policy IN ('forfeit', 'release')", name="no_show_policy_kind"),
+        CheckConstraint("strike_limit >= 1 AND strike_window_days >= 1 AND suspension_days >= 0",
+                        name="strike_policy_positive"),
+        CheckConstraint("valid_until IS NULL OR valid_from IS NULL OR valid_until >= valid_from",
+                        name="dates_ordered"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -75,12 +80,30 @@ class Program(Base):
     no_show_policy: Mapped[str] = mapped_column(String(20), default="forfeit")
     description_zh: Mapped[str] = mapped_column(Text, default="")
     description_en: Mapped[str] = mapped_column(Text, default="")
+    # closed: no new booking uses it; holds and vouchers already given are honoured
     active: Mapped[bool] = mapped_column(default=True)
+    # a program applies at venues of its own district unless it is marked cross-district
+    cross_district: Mapped[bool] = mapped_column(default=False, server_default="0")
+    # the local days it applies to (None: open-ended)
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_until: Mapped[date | None] = mapped_column(Date)
+    # no-shows: this many strikes within the window suspend its subsidy for so many days
+    strike_limit: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
+    strike_window_days: Mapped[int] = mapped_column(Integer, default=90, server_default="90")
+    suspension_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
 
     district: Mapped[District | None] = relationship()
     tiers: Mapped[list[ProgramTier]] = relationship(
         back_populates="program", order_by="ProgramTier.code", cascade="all, delete-orphan"
     )
+
+    def applies(self, venue: Venue, day: date) -> bool:
+        """Open, in force on ``day``, and at a venue of its district (or cross-district)."""
+        return (self.active
+                and (self.valid_from is None or self.valid_from <= day)
+                and (self.valid_until is None or day <= self.valid_until)
+                and (self.cross_district or self.district_id is None
+                     or self.district_id == venue.district_id))
 
 
 class ProgramTier(Base):

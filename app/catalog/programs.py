@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -38,6 +40,11 @@ def create_program(session: Session, actor_id: int | None, data: dict) -> Progra
         district_id=district.id if district else None, funding=data["funding"],
         eligibility=data["eligibility"], coverage_percent=data.get("coverage_percent", 100),
         no_show_policy=data.get("no_show_policy", "forfeit"),
+        cross_district=bool(data.get("cross_district", False)),
+        valid_from=data.get("valid_from"), valid_until=data.get("valid_until"),
+        strike_limit=data.get("strike_limit", 3),
+        strike_window_days=data.get("strike_window_days", 90),
+        suspension_days=data.get("suspension_days", 30),
         description_zh=data.get("description_zh", ""), description_en=data.get("description_en", ""),
         active=True,
     )
@@ -48,7 +55,7 @@ def create_program(session: Session, actor_id: int | None, data: dict) -> Progra
     session.flush()
     accepting = accept_on(session, program, data.get("venue_ids", []), data.get("resource_kinds", []))
     record(session, actor_id, "program.create", "program", program.code, after={
-        **{k: v for k, v in data.items() if k != "tiers"},
+        **{k: v.isoformat() if isinstance(v, date) else v for k, v in data.items() if k != "tiers"},
         "tiers": [dict(t) for t in data.get("tiers", [])], "resources": [r.id for r in accepting]})
     return program
 
@@ -76,6 +83,12 @@ def describe_program(session: Session, program: Program) -> dict:
         "id": program.id, "code": program.code, "name": program.name_zh, "name_en": program.name_en,
         "funding": program.funding, "eligibility": program.eligibility,
         "coverage_percent": program.coverage_percent, "no_show_policy": program.no_show_policy,
+        "district": program.district.code if program.district else None,
+        "cross_district": program.cross_district, "active": program.active,
+        "valid_from": program.valid_from.isoformat() if program.valid_from else None,
+        "valid_until": program.valid_until.isoformat() if program.valid_until else None,
+        "strike_policy": {"limit": program.strike_limit, "window_days": program.strike_window_days,
+                          "suspension_days": program.suspension_days},
         "tiers": [{"code": t.code, "name": t.name_zh, "cap_fen": t.cap_fen} for t in program.tiers],
         "resource_ids": sorted(resource_ids),
     }

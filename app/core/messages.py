@@ -73,6 +73,8 @@ MESSAGES.update({
 })
 
 MESSAGES.update({
+    "month_not_closed": _l("The month has not ended yet: its statement can be previewed, and "
+                           "issued once the month is over."),
     "already_settled": _l("This statement is already settled with another payment reference."),
     "not_issued": _l("Issue the statement before recording its payment."),
     "period_open": _l("Only a past month can be closed."),

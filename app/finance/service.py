@@ -188,6 +188,11 @@ def issue(session: Session, actor_id: int, statement: Statement) -> Statement:
     statement = _locked(session, statement)
     if statement.status != "draft":
         return statement
+    month_end = month_bounds(statement.month)[1]
+    if now() < month_end:
+        # a month's numbers can still grow until it has ended: preview it, issue it after
+        raise Conflict("month_not_closed", details={"month": statement.month,
+                                                    "ends": to_local(month_end).isoformat()})
     # The draft finance reviewed is what gets frozen; refreshing is a separate, visible step.
     text_file = "".join(render_csv(session, statement))
     statement.issued_file = text_file

@@ -34,14 +34,15 @@ def _find_account(session: Session, user_id: int, program_id: int, year: int, lo
 def locked_account(session: Session, user: User, program: Program, year: int, day: date):
     """The creator's account for the year, created from the certification on ``day``; locked.
 
-    Returns None when the creator is not certified for the program on that day.
+    Returns None when the creator is not certified for the program on that day: an account
+    opened earlier in the year gives nothing once the certification has ended.
     """
-    account = _find_account(session, user.id, program.id, year, lock=True)
-    if account is not None:
-        return account
     cert = certification_on(session, user.id, program.id, day)
     if cert is None:
         return None
+    account = _find_account(session, user.id, program.id, year, lock=True)
+    if account is not None:
+        return account
     try:
         with session.begin_nested():
             session.add(QuotaAccount(user_id=user.id, program_id=program.id, year=year,
@@ -127,23 +128,34 @@ def settle(session: Session, hold_row: QuotaHold, *, at: datetime, actor_id: int
          booking_id=hold_row.booking_id, venue_id=venue_id, at=at, actor_id=actor_id)
 
 
+def cap_on(session: Session, user: User, program: Program, year: int, day: date) -> int | None:
+    """The year's cap that applies to a booking on ``day``; None without a certification then."""
+    cert = certification_on(session, user.id, program.id, day)
+    if cert is None:
+        return None
+    account = _find_account(session, user.id, program.id, year, lock=False)
+    return account.cap_fen if account is not None else cert.tier.cap_fen
+
+
 def summary(session: Session, user: User, today: date) -> list[dict]:
-    """Quota per program the creator is certified for this year: cap, held, consumed, remaining."""
+    """Quota per program and year in play: this year's where the creator is certified today,
+    and every year that has an account (a December booking for January opens next year's)."""
     rows = []
-    year = today.year
     for program in session.scalars(select(Program).where(Program.funding == "quota")
                                    .order_by(Program.code)):
-        account = _find_account(session, user.id, program.id, year, lock=False)
+        accounts = {a.year: a for a in session.scalars(select(QuotaAccount).where(
+            QuotaAccount.user_id == user.id, QuotaAccount.program_id == program.id))}
         cert = certification_on(session, user.id, program.id, today)
-        if account is None and cert is None:
-            continue
-        cap = account.cap_fen if account is not None else cert.tier.cap_fen
-        tier = account.tier_code if account is not None else cert.tier.code
-        held, consumed = used(session, user.id, program.id, year)
-        rows.append({"program": program.code, "program_name": program.name_zh,
-                     "program_name_en": program.name_en, "year": year, "tier": tier,
-                     "cap_fen": cap, "held_fen": held, "consumed_fen": consumed,
-                     "remaining_fen": cap - held - consumed})
+        years = set(accounts) | ({today.year} if cert is not None else set())
+        for year in sorted(years):
+            account = accounts.get(year)
+            cap = account.cap_fen if account is not None else cert.tier.cap_fen
+            tier = account.tier_code if account is not None else cert.tier.code
+            held, consumed = used(session, user.id, program.id, year)
+            rows.append({"program": program.code, "program_name": program.name_zh,
+                         "program_name_en": program.name_en, "year": year, "tier": tier,
+                         "cap_fen": cap, "held_fen": held, "consumed_fen": consumed,
+                         "remaining_fen": cap - held - consumed})
     return rows
 
 

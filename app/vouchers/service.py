@@ -136,9 +136,10 @@ def require(session: Session, code: str) -> Voucher:
     return voucher
 
 
-def enterprises_of_user(session: Session, user_id: int) -> list[int]:
-    return list(session.scalars(select(EnterpriseMember.enterprise_id).where(
-        EnterpriseMember.user_id == user_id)))
+def enterprises_of_user(session: Session, user_id: int, day: date) -> list[int]:
+    """The enterprises the creator is a member of on ``day`` (joined, and not yet left)."""
+    return [m.enterprise_id for m in session.scalars(select(EnterpriseMember).where(
+        EnterpriseMember.user_id == user_id)) if m.covers(day)]
 
 
 def has_residency(session: Session, enterprise_id: int, program_id: int, day: date) -> bool:
@@ -151,7 +152,7 @@ def usable_for(session: Session, voucher: Voucher, user: User, resource: Resourc
     """Raise ``voucher_not_usable`` with the reason when this voucher cannot pay for this slot."""
     if voucher.status != "issued":
         raise not_usable("not_available", status=voucher.status)
-    if voucher.enterprise_id not in enterprises_of_user(session, user.id):
+    if voucher.enterprise_id not in enterprises_of_user(session, user.id, day):
         raise not_usable("not_yours")
     if not rules.valid_on(voucher.valid_from, voucher.valid_until, day):
         raise not_usable("not_valid_on_this_day", valid_from=voucher.valid_from.isoformat(),
@@ -160,6 +161,8 @@ def usable_for(session: Session, voucher: Voucher, user: User, resource: Resourc
         raise not_usable("no_residency")
     if voucher.program_id not in {p.id for p in resource.programs}:
         raise not_usable("resource_does_not_accept_program")
+    if not voucher.program.applies(resource.venue, day):
+        raise not_usable("program_not_in_force_here")
     batch = voucher.batch
     if batch.venue_ids and resource.venue_id not in batch.venue_ids:
         raise not_usable("venue_not_in_batch")
@@ -170,7 +173,7 @@ def usable_for(session: Session, voucher: Voucher, user: User, resource: Resourc
 def usable_vouchers(session: Session, user: User, today: date, resource: Resource | None = None,
                     day: date | None = None) -> list[Voucher]:
     """Vouchers of the user's enterprises that are issued and still valid (for ``resource``)."""
-    enterprise_ids = enterprises_of_user(session, user.id)
+    enterprise_ids = enterprises_of_user(session, user.id, day or today)
     if not enterprise_ids:
         return []
     vouchers = session.scalars(select(Voucher).where(

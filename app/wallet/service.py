@@ -8,7 +8,7 @@ from flask import url_for
 from sqlalchemy.orm import Session
 
 from app.accounts.models import User
-from app.booking.strikes import recent_strikes, suspended_until
+from app.booking.strikes import recent_strikes, suspensions
 from app.core.clock import now
 from app.quota.service import summary
 from app.vouchers.service import describe, usable_vouchers
@@ -27,7 +27,8 @@ def strikes_of(session: Session, user: User) -> int:
 
 
 def suspended_until_of(session: Session, user: User):
-    return suspended_until(session, user.id, now())
+    """The end of the longest suspension running now, if any program suspended the creator."""
+    return max(suspensions(session, user.id, now()).values(), default=None)
 
 
 def calendar_url_of(user: User) -> str | None:

@@ -164,6 +164,20 @@ MATRIX: dict[tuple[str, str], Row] = {
         # another venue's operator is not told the booking exists
         "/api/v1/bookings/{checked_in}/checkout",
         only({"venue_operator": 200, "admin": 409}, hidden=("other_operator",))),
+    # ---- self-pay: the venue's desk and finance record; finance refunds ---------------------
+    ("GET", "/api/v1/bookings/<int:booking_id>/payments"): Row(
+        "/api/v1/bookings/{checked_in}/payments",
+        only({"creator": 200, "venue_operator": 200, "finance": 200, "admin": 200}, **OWNER_ONLY)),
+    ("POST", "/api/v1/bookings/<int:booking_id>/payments"): Row(
+        "/api/v1/bookings/{checked_in}/payments",
+        only({"venue_operator": 201, "finance": 201, "admin": 201}, hidden=("other_operator",)),
+        _json({"method": "cash", "amount_fen": 100})),
+    ("POST", "/api/v1/payments/<int:payment_id>/refund"): Row(
+        "/api/v1/payments/{payment}/refund", only({"finance": 201, "admin": 201}),
+        _json({"amount_fen": 100, "note": "matrix"})),
+    ("POST", "/api/v1/enterprises/<int:enterprise_id>/members/<int:user_id>/end"): Row(
+        "/api/v1/enterprises/{enterprise}/members/{yp_user}/end", only({"admin": 200}),
+        _json({"until": "2026-12-31"})),
     ("GET", "/api/v1/operator/venues"): Row(
         "/api/v1/operator/venues",
         only({"venue_operator": 200, "other_operator": 200, "admin": 200})),
@@ -182,7 +196,8 @@ MATRIX: dict[tuple[str, str], Row] = {
         "/api/v1/finance/statements/{statement}/export?format=csv",
         only({"finance": 200, "admin": 200})),
     ("POST", "/api/v1/finance/statements/<int:statement_id>/issue"): Row(
-        "/api/v1/finance/statements/{statement}/issue", only({"finance": 200})),
+        # December has not ended: finance passes authorization and is told month_not_closed
+        "/api/v1/finance/statements/{statement}/issue", only({"finance": 409})),
     ("POST", "/api/v1/finance/statements/<int:statement_id>/settle"): Row(
         # the statement is a draft: finance passes authorization and is told not_issued
         "/api/v1/finance/statements/{statement}/settle", only({"finance": 422}),
@@ -278,7 +293,11 @@ def world(api) -> World:
         booking = db.session.get(Booking, ahead.get_json()["id"])
         code = code_for(db.session, booking, api.app.config["SECRET_KEY"])
         db.session.commit()
+    paid = api.post(f"/api/v1/bookings/{today.get_json()['id']}/payments", OP_VJC,
+                    json={"method": "cash", "amount_fen": 1000})
+    assert paid.status_code == 201, paid.get_json()
     w.ids.update(
+        payment=paid.get_json()["items"][0]["id"], yp_user=users[CREATOR],
         booking=ahead.get_json()["id"], checked_in=today.get_json()["id"],
         resource=resource_id(api, ROOM), venue=venues["vjc-chuangzhi"],
         statement=statement.get_json()["id"], batch=batches[0]["id"],

@@ -23,8 +23,9 @@ def _venue(api, code):
 
 
 @pytest.fixture
-def checked_in(api):
-    """A voucher booking at V聚场 and a quota booking at 外滩FTC, both checked in by hand."""
+def checked_in(api, frozen_clock):
+    """A voucher booking at V聚场 and a quota booking at 外滩FTC, both checked in by hand; then
+    the clock moves into January, so December's statements can be issued."""
     code = api.get("/api/v1/me", CREATOR).get_json()["vouchers"][0]["code"]
     voucher_booking = book(api, "vjc-live-01", "2026-12-01", "10:00", "12:00",
                            voucher_code=code).get_json()
@@ -32,6 +33,7 @@ def checked_in(api):
     for booking, operator in ((voucher_booking, OP_VJC), (quota_booking, OP_FTC)):
         result = api.post("/api/v1/checkins", operator, json={"booking_id": booking["id"]}).get_json()
         assert result["result"] == "ok"
+    frozen_clock.set(datetime(2027, 1, 2, 2, 0, tzinfo=UTC))
     return {"voucher": voucher_booking, "quota": quota_booking, "code": code}
 
 

@@ -451,8 +451,9 @@ def test_scans_and_check_ins_cannot_be_rewritten(api, statement):
 
 
 @pytest.fixture
-def drafted(api):
-    """A voucher booking checked in at V聚场 and the month's draft statement."""
+def drafted(api, frozen_clock):
+    """A voucher booking checked in at V聚场 and the month's draft statement; the clock then
+    stands in January, when December can be issued."""
     booking, voucher = _voucher_booking(api)
     assert api.post("/api/v1/checkins", OP_VJC,
                     json={"booking_id": booking["id"]}).get_json()["result"] == "ok"
@@ -460,6 +461,7 @@ def drafted(api):
     statement = api.post("/api/v1/finance/statements", FINANCE,
                          json={"venue_id": vjc, "month": MONTH}).get_json()
     assert statement["line_count"] == 1
+    frozen_clock.set(datetime(2027, 1, 2, 2, 0, tzinfo=UTC))
     return {"booking": booking, "voucher": voucher, "statement": statement}
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import html
 import re
+from datetime import UTC, datetime
 
 import pytest
 
@@ -51,7 +52,17 @@ def _draft_from_page(finance, venue_id: int) -> int:
     return int(match.group(1))
 
 
-def test_statement_drafted_issued_and_settled_from_pages(api, checked_in):
+def test_a_month_that_has_not_ended_is_not_issued(api):
+    finance = _signed_in(api.app, FINANCE)
+    statement_id = _draft_from_page(finance, _venue_id(api, "vjc-chuangzhi"))
+    refused = finance.post(f"/finance/statements/{statement_id}/issue", data={"confirm": "1"})
+    assert refused.status_code == 409
+    assert "The month has not ended yet" in _text(refused)
+    assert "statement-draft" in _text(refused)
+
+
+def test_statement_drafted_issued_and_settled_from_pages(api, checked_in, frozen_clock):
+    frozen_clock.set(datetime(2027, 1, 2, 2, 0, tzinfo=UTC))  # December is over: it can be issued
     finance = _signed_in(api.app, FINANCE)
     vjc = _venue_id(api, "vjc-chuangzhi")
 

@@ -12,6 +12,7 @@ import hashlib
 import io
 import re
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
@@ -93,7 +94,7 @@ def _statement(app, statement_id: int):
         return statement.status, statement.total_fen, statement.file_sha256
 
 
-def test_book_scan_and_settle_statement_in_the_browser(seeded):
+def test_book_scan_and_settle_statement_in_the_browser(seeded, frozen_clock):
     import zxingcpp
     from PIL import Image
 
@@ -157,7 +158,8 @@ def test_book_scan_and_settle_statement_in_the_browser(seeded):
             screenshot(page, "flow-4-scan-ok-375px")
         assert _booking_state(seeded, booking_id) == ("checked_in", "redeemed")
 
-        # ---- finance drafts and issues the month's statement on a laptop --------------------
+        # ---- January: finance drafts and issues December's statement on a laptop -----------
+        frozen_clock.set(datetime(2027, 1, 2, 2, 0, tzinfo=UTC))
         with person(browser, width=1280, height=900, phone=False) as page:
             sign_in(page, base, FINANCE)
             page.goto(f"{base}/finance/statements?month=2026-12")
