@@ -11,7 +11,6 @@ from flask import (
     jsonify,
     redirect,
     render_template,
-    request,
     session,
     url_for,
 )
@@ -25,6 +24,7 @@ from app.core.api import load
 from app.core.auth import require_roles
 from app.core.clock import local_today
 from app.core.errors import Unauthorized
+from app.core.http import redirect_to_next
 from app.extensions import db, limiter
 
 accounts_pages = Blueprint("accounts", __name__, template_folder="templates")
@@ -108,12 +108,6 @@ def me():
 # ---- pages ---------------------------------------------------------------------------------
 
 
-def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("catalog_pages.index")
-
-
 @accounts_pages.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
 def login():
@@ -129,7 +123,7 @@ def login():
         if lang:
             session["lang"] = lang
         login_user(user)
-        return redirect(_safe_next(request.args.get("next")))
+        return redirect_to_next()
     return render_template("accounts/login.html", form=form)
 
 

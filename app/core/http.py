@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, current_app, g, render_template, request
+from flask import (
+    Flask,
+    Response,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -37,6 +46,29 @@ HTTP_CODES = {
     422: "validation_error",
     429: "rate_limited",
 }
+
+
+# Browsers drop these from anywhere in a URL (WHATWG URL parsing), and read "\\" as "/".
+_DROPPED_FROM_URLS = str.maketrans("", "", "\t\n\r")
+
+
+def local_path(target: str | None) -> str | None:
+    """``target`` as a path on this site, read the way a browser will read it; else None.
+
+    Checking the raw text is not enough: "/\t/evil.example" passes a "starts with one slash"
+    test, yet the browser (or Werkzeug before it) drops the tab and goes to //evil.example.
+    """
+    if not target:
+        return None
+    path = target.translate(_DROPPED_FROM_URLS).replace("\\", "/")
+    if not path.startswith("/") or path.startswith("//"):
+        return None
+    return path
+
+
+def redirect_to_next() -> Response:
+    """Back to where the person came from (``?next=``) when that is on this site, else home."""
+    return redirect(local_path(request.args.get("next")) or url_for("catalog_pages.index"))
 
 
 def wants_json() -> bool:

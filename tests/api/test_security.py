@@ -12,6 +12,7 @@ import json
 import logging
 import re
 from datetime import UTC, datetime
+from urllib.parse import urljoin, urlsplit
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -261,6 +262,45 @@ def test_revoked_tokens_and_deactivated_accounts_are_refused(api):
     assert browser.get("/operator/scan").status_code == 302  # back to the sign-in page
     assert_error(api.post("/api/v1/auth/tokens", json={"email": OP_VJC, "password": PASSWORD}),
                  401, "invalid_credentials")
+
+
+# ---- redirects -----------------------------------------------------------------------------
+
+# Each decodes (query string) to a path that a browser reads as another site, or that once
+# broke the Location header.
+OFF_SITE_NEXT = [
+    "/%09/evil.example", "/%0a/evil.example", "/%0d/evil.example", "/%0d%0a/evil.example",
+    "/%09%0a%09/evil.example", "%09//evil.example", "/%5C/evil.example", "/%5C%09/evil.example",
+    "//evil.example", "///evil.example", "https://evil.example/", "https:evil.example",
+]
+
+
+def _host_a_browser_reaches(location: str) -> str:
+    """Browsers drop tabs and newlines from a URL and read a backslash as a slash (WHATWG)."""
+    cleaned = re.sub(r"[\t\n\r]", "", location).replace("\\", "/")
+    return urlsplit(urljoin("http://localhost/", cleaned)).netloc
+
+
+def test_next_never_leads_off_site(seeded):
+    for target in OFF_SITE_NEXT:
+        client = seeded.test_client()
+        switched = client.get(f"/lang/en?next={target}")
+        assert switched.status_code == 302, target
+        assert _host_a_browser_reaches(switched.headers["Location"]) == "localhost", target
+        signed_in = client.post(f"/login?next={target}",
+                                data={"email": CREATOR, "password": PASSWORD})
+        assert signed_in.status_code == 302, target
+        assert _host_a_browser_reaches(signed_in.headers["Location"]) == "localhost", target
+        assert "_user_id" in _session(client), target
+
+
+def test_next_keeps_a_local_path(seeded):
+    client = seeded.test_client()
+    target = "/resources/1/book?from=2026-12-02"
+    assert client.get("/lang/en", query_string={"next": target}).headers["Location"] == target
+    signed_in = client.post("/login", query_string={"next": "/me"},
+                            data={"email": CREATOR, "password": PASSWORD})
+    assert signed_in.headers["Location"] == "/me"
 
 
 # ---- security headers ----------------------------------------------------------------------
