@@ -24,8 +24,10 @@ def create_app(config: dict | None = None) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     from app.core.http import register_error_handlers, register_security, register_templates
+    from app.core.request_input import register_input_guards
 
     register_security(app)
+    register_input_guards(app)
     register_error_handlers(app)
     register_templates(app)
     return app

@@ -5,7 +5,6 @@ Also the operator's own view of their venues. Every write is audited in the serv
 
 from __future__ import annotations
 
-import json
 from datetime import date
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
@@ -30,6 +29,7 @@ from app.core.api import load
 from app.core.auth import require_roles, require_venue_access
 from app.core.errors import AppError, NotFound, ValidationFailed
 from app.core.money import parse_yuan
+from app.core.request_input import parse_json_field
 from app.extensions import db
 
 admin_pages = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
@@ -293,7 +293,7 @@ def _resource_changes_from_form(form) -> dict:
     changes["active"] = form.get("active") == "on"
     hours_text = (form.get("opening_hours") or "").strip()
     try:
-        changes["opening_hours"] = json.loads(hours_text) if hours_text else None
+        changes["opening_hours"] = parse_json_field(hours_text) if hours_text else None
     except ValueError:
         errors["opening_hours"] = [_("Not valid JSON.")]
     if form.get("code") is not None:
@@ -352,7 +352,7 @@ def edit_venue(venue_id: int):
                     "operator_en", "phone")}
         changes["active"] = form.get("active") == "on"
         try:
-            changes["opening_hours"] = json.loads(form.get("opening_hours") or "{}")
+            changes["opening_hours"] = parse_json_field(form.get("opening_hours") or "{}")
             catalog.save_venue(db.session, current_user.id, venue, changes)
             db.session.commit()
             flash(_("Saved. Publish a new version to show it on the public list."), "success")

@@ -64,16 +64,29 @@ def build_spec(app) -> dict:
             view = app.view_functions[rule.endpoint]
             if view.__doc__ and "---" in view.__doc__:
                 spec.path(view=view, app=app)
-    return _document_missing_credentials(spec.to_dict())
+    return _document_common_errors(spec.to_dict())
 
 
-def _document_missing_credentials(document: dict) -> dict:
-    """Every operation behind the bearer scheme answers 401 without (valid) credentials."""
+def _error_ref(status: str) -> dict:
+    return {"$ref": f"#/components/responses/Error{status}"}
+
+
+def _document_common_errors(document: dict) -> dict:
+    """Answers every operation of a kind gives, whatever its docstring lists.
+
+    - behind the bearer scheme: 401 without (valid) credentials;
+    - taking parameters or a body: 422, since input the database cannot hold (a NUL character)
+      or JSON nested too deeply is refused before the view runs (``app.core.request_input``).
+    """
     for operations in document.get("paths", {}).values():
         for operation in operations.values():
-            if isinstance(operation, dict) and operation.get("security"):
-                operation.setdefault("responses", {}).setdefault(
-                    "401", {"$ref": "#/components/responses/Error401"})
+            if not isinstance(operation, dict):
+                continue
+            responses = operation.setdefault("responses", {})
+            if operation.get("security"):
+                responses.setdefault("401", _error_ref("401"))
+            if operation.get("parameters") or operation.get("requestBody"):
+                responses.setdefault("422", _error_ref("422"))
     return document
 
 
