@@ -14,6 +14,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -37,7 +38,7 @@ CONTENT_SECURITY_POLICY = (
 
 HTTP_CODES = {
     400: "bad_request",
-    401: "unauthorized",
+    401: "unauthenticated",
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
@@ -86,6 +87,10 @@ def register_security(app: Flask) -> None:
 
         if bearer_token() is not None:
             return  # a bearer token is not sent by browsers on their own: no CSRF risk
+        if request.path.startswith("/api/") and not current_user.is_authenticated:
+            # No account behind the cookie, so no authority to forge: the view answers 401
+            # where it needs one, which tells a script more than "csrf_failed" would.
+            return
         csrf.protect()
 
     @app.after_request
@@ -104,7 +109,12 @@ def register_security(app: Flask) -> None:
 
 def _render_error(status: int, code: str, message: str | None = None, details=None):
     if wants_json():
-        return error_response(status, code, message or message_for(code), details)
+        response = error_response(status, code, message or message_for(code), details)
+        if status == 401:
+            # RFC 6750: name the scheme to authenticate with, and say when a token was refused
+            response.headers["WWW-Authenticate"] = (
+                'Bearer error="invalid_token"' if code == "invalid_token" else "Bearer")
+        return response
     return (
         render_template("error.html", status=status, code=code,
                         message=message or message_for(code), details=details or {}),

@@ -4,7 +4,7 @@ from flask_babel import lazy_gettext as _l
 
 MESSAGES = {
     "bad_request": _l("The request could not be understood."),
-    "unauthorized": _l("Please sign in first."),
+    "unauthenticated": _l("Please sign in first."),
     "invalid_credentials": _l("Email or password is wrong."),
     "invalid_token": _l("The API token is missing, wrong or revoked."),
     "forbidden": _l("You are not allowed to do this."),

@@ -79,7 +79,7 @@ def test_token_errors(api):
     error = assert_error(api.post("/api/v1/auth/tokens", json={"email": "not-an-email"}),
                          422, "validation_error")
     assert set(error["details"]["fields"]) == {"email", "password"}
-    assert_error(api.get("/api/v1/me"), 401, "unauthorized")
+    assert_error(api.get("/api/v1/me"), 401, "unauthenticated")
     assert_error(api.get("/api/v1/me", headers={"Authorization": "Bearer nope"}),
                  401, "invalid_token")
 

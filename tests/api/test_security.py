@@ -21,6 +21,7 @@ from pythonjsonlogger.json import JsonFormatter
 from sqlalchemy import func, select
 
 from app.booking.models import Booking
+from app.catalog.models import Resource
 from app.checkin import codes
 from app.checkin.models import CheckIn, Scan
 from app.extensions import db
@@ -34,6 +35,7 @@ from tests.helpers import (
     OP_VJC,
     PASSWORD,
     assert_error,
+    at,
     book,
 )
 
@@ -168,13 +170,13 @@ def test_sign_in_starts_a_fresh_session(seeded):
     # the pre-login cookie is still anonymous: the sign-in lives only in the new cookie
     planted = seeded.test_client()
     planted.set_cookie("session", before)
-    assert_error(planted.get("/api/v1/me"), 401, "unauthorized")
+    assert_error(planted.get("/api/v1/me"), 401, "unauthenticated")
     assert planted.get("/me").status_code == 302  # to the sign-in page
 
     # signing out clears the session in the browser
     assert client.post("/logout").status_code == 302
     assert "_user_id" not in _session(client)
-    assert_error(client.get("/api/v1/me"), 401, "unauthorized")
+    assert_error(client.get("/api/v1/me"), 401, "unauthenticated")
 
 
 def test_sign_in_renews_the_csrf_token(strict_app):
@@ -191,7 +193,7 @@ def test_sign_in_renews_the_csrf_token(strict_app):
     assert client.post("/logout", data={"csrf_token": old_token}).status_code == 400
     assert client.get("/api/v1/me").status_code == 200
     assert client.post("/logout", data={"csrf_token": new_token}).status_code == 302
-    assert_error(client.get("/api/v1/me"), 401, "unauthorized")
+    assert_error(client.get("/api/v1/me"), 401, "unauthenticated")
 
 
 def test_a_cookie_copied_before_sign_out_is_dead_after_it(seeded):
@@ -201,7 +203,7 @@ def test_a_cookie_copied_before_sign_out_is_dead_after_it(seeded):
     assert client.post("/logout").status_code == 302
     thief = seeded.test_client()
     thief.set_cookie("session", stolen)
-    assert_error(thief.get("/api/v1/me"), 401, "unauthorized")
+    assert_error(thief.get("/api/v1/me"), 401, "unauthenticated")
 
 
 def test_session_cookie_flags(seeded):
@@ -258,10 +260,60 @@ def test_revoked_tokens_and_deactivated_accounts_are_refused(api):
         db.session.execute(update(User).where(User.email == OP_VJC).values(active=False))
         db.session.commit()
     assert_error(api.get("/api/v1/me", OP_VJC), 401, "invalid_token")
-    assert_error(browser.get("/api/v1/me"), 401, "unauthorized")
+    assert_error(browser.get("/api/v1/me"), 401, "unauthenticated")
     assert browser.get("/operator/scan").status_code == 302  # back to the sign-in page
     assert_error(api.post("/api/v1/auth/tokens", json={"email": OP_VJC, "password": PASSWORD}),
                  401, "invalid_credentials")
+
+
+# ---- which credentials count -----------------------------------------------------------------
+
+
+def _signed_in_with_csrf(app, email: str):
+    client = app.test_client()
+    response = client.post("/login", data={"email": email, "password": PASSWORD,
+                                           "csrf_token": _csrf_token(client)})
+    assert response.status_code == 302
+    return client
+
+
+def _booking_body(app) -> dict:
+    with app.app_context():
+        room = db.session.scalar(select(Resource.id).where(Resource.code == "vjc-live-01"))
+    return {"resource_id": room, "start": at("2026-12-02", "10:00"), "end": at("2026-12-02", "11:00")}
+
+
+def test_a_bearer_header_is_judged_alone_whatever_cookie_comes_with_it(strict_app):
+    """The header skips the CSRF check; the cookie must then not authenticate the request."""
+    browser = _signed_in_with_csrf(strict_app, CREATOR)
+    wrong = {"Authorization": "Bearer x"}
+    assert_error(browser.post("/api/v1/bookings", json=_booking_body(strict_app), headers=wrong),
+                 401, "invalid_token")
+    assert _count(strict_app, Booking) == 0
+    assert_error(browser.get("/api/v1/me", headers=wrong), 401, "invalid_token")
+    # a valid token speaks for its own account, not for the cookie's
+    token = strict_app.test_client().post(
+        "/api/v1/auth/tokens", json={"email": HP_CREATOR, "password": PASSWORD}).get_json()["token"]
+    me = browser.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).get_json()
+    assert me["user"]["email"] == HP_CREATOR
+    # the cookie alone still works, CSRF-checked as before
+    assert browser.get("/api/v1/me").get_json()["user"]["email"] == CREATOR
+    assert_error(browser.post("/api/v1/bookings", json=_booking_body(strict_app)),
+                 400, "csrf_failed")
+
+
+def test_an_anonymous_api_write_is_asked_to_authenticate(strict_app):
+    anonymous = strict_app.test_client()
+    anonymous.get("/lang/en?next=/")  # a session cookie without an account changes nothing
+    for response in (anonymous.post("/api/v1/bookings", json=_booking_body(strict_app)),
+                     anonymous.get("/api/v1/me")):
+        assert_error(response, 401, "unauthenticated")
+        assert response.headers["WWW-Authenticate"] == "Bearer"
+    response = anonymous.post("/api/v1/bookings", json=_booking_body(strict_app),
+                              headers={"Authorization": "Bearer x"})
+    assert_error(response, 401, "invalid_token")
+    assert response.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
+    assert _count(strict_app, Booking) == 0
 
 
 # ---- redirects -----------------------------------------------------------------------------
@@ -639,6 +691,6 @@ def test_sign_in_page_is_throttled(strict_app):
     assert response.status_code == 429
     assert response.mimetype == "text/html"
     assert "_user_id" not in _session(client)  # the right password did not get through
-    assert_error(client.get("/api/v1/me"), 401, "unauthorized")
+    assert_error(client.get("/api/v1/me"), 401, "unauthenticated")
     # reading the sign-in page is not limited
     assert client.get("/login").status_code == 200
