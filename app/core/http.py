@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import math
+import time
 
 from flask import (
     Flask,
@@ -22,7 +24,7 @@ from app.core.api import error_response
 from app.core.errors import AppError, NotFound
 from app.core.messages import error_message, message_for
 from app.core.schemas import INT_MAX
-from app.extensions import csrf, db
+from app.extensions import csrf, db, limiter
 
 log = logging.getLogger("venuebook.errors")
 
@@ -122,6 +124,14 @@ def _render_error(status: int, code: str, message: str | None = None, details=No
     )
 
 
+def _seconds_until_allowed() -> int:
+    """When the breached limit lets the next attempt through (what Retry-After also says)."""
+    breached = limiter.current_limit
+    if breached is None:
+        return 60
+    return max(1, math.ceil(breached.reset_at - time.time()))
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.url_value_preprocessor
     def _ids_within_columns(endpoint, values):
@@ -149,7 +159,9 @@ def register_error_handlers(app: Flask) -> None:
         status = err.code or 500
         code = HTTP_CODES.get(status, "bad_request" if status < 500 else "internal_error")
         if status == 429:
-            return _render_error(429, "rate_limited", details={"limit": str(err.description)})
+            wait = _seconds_until_allowed()
+            return _render_error(429, "rate_limited", message_for("rate_limited") % {"seconds": wait},
+                                 details={"limit": str(err.description), "retry_after": wait})
         return _render_error(status, code)
 
     @app.errorhandler(Exception)

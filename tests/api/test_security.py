@@ -10,7 +10,9 @@ import csv
 import io
 import json
 import logging
+import os
 import re
+import sys
 from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit
 
@@ -694,3 +696,163 @@ def test_sign_in_page_is_throttled(strict_app):
     assert_error(client.get("/api/v1/me"), 401, "unauthenticated")
     # reading the sign-in page is not limited
     assert client.get("/login").status_code == 200
+
+
+# the wait the person is told, in English and in Chinese
+RETRY = re.compile(r"(?:try again in |请 ?)(\d+) ?(?:s\b|秒)")
+
+
+@pytest.fixture
+def throttled_app(make_app):
+    """Per-address and per-account limits of 3 a minute, in memory."""
+    from app.extensions import limiter
+
+    app = make_app(WTF_CSRF_ENABLED=True, RATELIMIT_ENABLED=True, LOGIN_RATE_LIMIT="3 per minute",
+                   LOGIN_ACCOUNT_RATE_LIMIT="3 per minute")
+    limiter.reset()
+    yield app
+    limiter.reset()
+
+
+def _sign_in_from(client, address: str, email: str, password: str):
+    environ = {"REMOTE_ADDR": address}
+    page = client.get("/login", environ_base=environ).get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    return client.post("/login", data={"email": email, "password": password, "csrf_token": token},
+                       environ_base=environ)
+
+
+def _wait_told(response, text: str) -> int:
+    """The wait the person reads, which is the one the Retry-After header gives."""
+    seconds = int(RETRY.search(text).group(1))
+    assert 1 <= seconds <= 61  # a minute's window, rounded up
+    assert abs(int(response.headers["Retry-After"]) - seconds) <= 1
+    return seconds
+
+
+def test_an_account_is_throttled_from_every_address(throttled_app):
+    """Guessing one account's password from many addresses stops at the account's limit."""
+    for n in range(3):
+        guess = _sign_in_from(throttled_app.test_client(), f"198.51.100.{n}", CREATOR, "wrong-guess")
+        assert guess.status_code == 401
+    person = throttled_app.test_client()
+    person.get("/lang/en?next=/")
+    response = _sign_in_from(person, "203.0.113.7", CREATOR, PASSWORD)  # the right password
+    assert response.status_code == 429 and response.mimetype == "text/html"
+    assert "try again in" in response.get_data(as_text=True)
+    _wait_told(response, response.get_data(as_text=True))
+    assert "_user_id" not in _session(person)
+    api = throttled_app.test_client().post("/api/v1/auth/tokens",
+                                           json={"email": CREATOR.upper(), "password": PASSWORD},
+                                           environ_base={"REMOTE_ADDR": "203.0.113.8"})
+    error = assert_error(api, 429, "rate_limited")
+    assert error["details"]["retry_after"] == _wait_told(api, error["message"])  # in Chinese
+    # other accounts are not held up, and sign-ins that succeed do not count
+    for n in range(4):
+        other = _sign_in_from(throttled_app.test_client(), f"192.0.2.{n}", HP_CREATOR, PASSWORD)
+        assert other.status_code == 302
+
+
+def test_the_client_address_comes_from_the_trusted_proxy_only(make_app):
+    from app.extensions import limiter
+
+    def guesses(app, forwarded_for: list[str]) -> list[int]:
+        """One wrong password for each of four accounts, from the given X-Forwarded-For."""
+        limiter.reset()
+        return [app.test_client().post("/api/v1/auth/tokens",
+                                       json={"email": email, "password": "wrong-guess"},
+                                       headers={"X-Forwarded-For": address}).status_code
+                for email, address in zip((CREATOR, ADMIN, FINANCE, OP_VJC), forwarded_for,
+                                          strict=True)]
+
+    settings = {"RATELIMIT_ENABLED": True, "LOGIN_RATE_LIMIT": "3 per minute"}
+    behind_nginx = make_app(TRUSTED_PROXY_HOPS=1, **settings)
+    # nginx appends the address it saw: four clients, one guess each
+    assert guesses(behind_nginx, [f"198.51.100.{n}" for n in range(4)]) == [401] * 4
+    assert guesses(behind_nginx, ["198.51.100.1"] * 4) == [401] * 3 + [429]
+    # without a trusted proxy the header is the client's own claim: it changes nothing
+    direct = make_app(**settings)
+    assert guesses(direct, [f"198.51.100.{n}" for n in range(4)]) == [401] * 3 + [429]
+    limiter.reset()
+
+
+REDIS_URL = os.environ.get("RATELIMIT_STORAGE_URI_TEST", "redis://127.0.0.1:6379")
+
+
+@pytest.fixture
+def redis_prefix():
+    """This test process's key prefix on the Redis server; its keys are removed afterwards."""
+    import redis
+
+    server = redis.Redis.from_url(REDIS_URL)
+    try:
+        server.ping()
+    except redis.exceptions.ConnectionError as err:
+        if os.environ.get("CI"):
+            pytest.fail(f"Redis is required in CI but unreachable at {REDIS_URL}: {err}")
+        pytest.skip(f"no Redis server reachable at {REDIS_URL}: {err}")
+    prefix = f"venuebook-test-{os.getpid()}"
+    yield prefix
+    for key in server.scan_iter(match=f"*{prefix}*"):
+        server.delete(key)
+    server.close()
+
+
+def test_workers_sharing_redis_share_the_sign_in_counts(make_app, redis_prefix):
+    """Guesses at one account, spread over two workers and four addresses, are counted once.
+
+    Two app instances stand for two gunicorn workers: each builds its own storage connection
+    at start, and only what is in Redis is common to them.
+    """
+    from app import create_app
+
+    first = make_app(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=REDIS_URL,
+                     RATELIMIT_KEY_PREFIX=redis_prefix, LOGIN_RATE_LIMIT="10 per minute",
+                     LOGIN_ACCOUNT_RATE_LIMIT="3 per minute")
+
+    def attempt(app, address: str, password: str) -> int:
+        return app.test_client().post("/api/v1/auth/tokens",
+                                      json={"email": CREATOR, "password": password},
+                                      environ_base={"REMOTE_ADDR": address}).status_code
+
+    answers = [attempt(first, f"198.51.100.{n}", "wrong-guess") for n in range(2)]
+    second = create_app(dict(first.config))  # what another worker builds at start
+    try:
+        answers += [attempt(second, "198.51.100.7", "wrong-guess"),
+                    attempt(second, "198.51.100.8", PASSWORD)]
+    finally:
+        with second.app_context():
+            db.engine.dispose()
+    assert answers == [401, 401, 401, 429]
+
+
+@pytest.mark.parametrize(("argv", "environ", "storage", "warned"), [
+    (["gunicorn", "-w", "4", "wsgi:app"], {}, "memory://", True),
+    (["gunicorn", "--workers=3", "-b", "127.0.0.1:8000", "wsgi:app"], {}, "memory://", True),
+    (["gunicorn", "wsgi:app"], {"WEB_CONCURRENCY": "2"}, "memory://", True),
+    (["gunicorn", "-w", "4", "wsgi:app"], {}, REDIS_URL, False),
+    (["gunicorn", "-w", "1", "wsgi:app"], {}, "memory://", False),
+    (["flask", "run", "-w", "4"], {}, "memory://", False),  # not gunicorn: -w means nothing
+])
+def test_several_workers_on_memory_storage_are_warned_at_start(monkeypatch, tmp_path, argv,
+                                                               environ, storage, warned):
+    from app import create_app
+
+    monkeypatch.setattr(sys, "argv", argv)
+    monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    logger = logging.getLogger("venuebook.config")
+    capture = _Capture()
+    logger.addHandler(capture)
+    try:
+        create_app({"TESTING": True, "SECRET_KEY": "x", "LOG_JSON": False, "LOG_LEVEL": "WARNING",
+                    "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'warn.sqlite3'}",
+                    "RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": storage})
+    finally:
+        logger.removeHandler(capture)
+    warnings = [json.loads(line)["message"] for line in capture.lines]
+    if warned:
+        assert len(warnings) == 1 and "RATELIMIT_STORAGE_URI" in warnings[0], warnings
+    else:
+        assert warnings == []
