@@ -38,6 +38,8 @@ CONTENT_SECURITY_POLICY = (
     "form-action 'self'; frame-ancestors 'none'"
 )
 
+HSTS_MAX_AGE = 365 * 24 * 3600  # a year: the usual value, long enough to matter
+
 HTTP_CODES = {
     400: "bad_request",
     401: "unauthenticated",
@@ -103,6 +105,10 @@ def register_security(app: Flask) -> None:
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("Referrer-Policy", "same-origin")
         headers.setdefault("Permissions-Policy", "camera=(self), microphone=(), geolocation=()")
+        if current_app.config["SESSION_COOKIE_SECURE"]:
+            # Secure cookies mean the site is served over HTTPS: keep browsers from ever trying
+            # plain http first, where the first request could be intercepted.
+            headers.setdefault("Strict-Transport-Security", f"max-age={HSTS_MAX_AGE}")
         if request.path.startswith("/api/") and "no-store" not in headers.get("Cache-Control", ""):
             # API answers carry personal data and money: no cache keeps them, whatever a view set
             headers["Cache-Control"] = "no-store"

@@ -229,6 +229,19 @@ def test_secure_flag_when_configured(make_app, monkeypatch, how):
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
+def test_browsers_are_told_to_keep_to_https_when_cookies_are_secure(make_app):
+    for secure in (True, False):
+        client = make_app(SESSION_COOKIE_SECURE=secure).test_client()
+        for response in (client.get("/"), client.get("/api/v1/resources"),
+                         client.post("/login", data={"email": CREATOR, "password": PASSWORD})):
+            if secure:
+                hsts = re.fullmatch(r"max-age=(\d+)",
+                                    response.headers.get("Strict-Transport-Security", ""))
+                assert hsts and int(hsts.group(1)) >= 180 * 86400, response.headers
+            else:  # plain http on a developer machine must not be pinned to https
+                assert "Strict-Transport-Security" not in response.headers
+
+
 def test_bearer_tokens_are_stored_hashed(api):
     import hashlib
 
