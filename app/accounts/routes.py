@@ -105,7 +105,6 @@ def create_token():
             application/json:
               schema: Token
         401: {$ref: "#/components/responses/Error401"}
-        422: {$ref: "#/components/responses/Error422"}
         429: {$ref: "#/components/responses/Error429"}
     """
     data = load(TokenRequestSchema())
@@ -128,7 +127,6 @@ def me():
           content:
             application/json:
               schema: Me
-        401: {$ref: "#/components/responses/Error401"}
     """
     summary = account_summary(current_user)
     db.session.commit()

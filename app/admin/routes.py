@@ -67,10 +67,6 @@ def patch_resource(resource_id: int):
           content:
             application/json:
               schema: Resource
-        401: {$ref: "#/components/responses/Error401"}
-        403: {$ref: "#/components/responses/Error403"}
-        404: {$ref: "#/components/responses/Error404"}
-        422: {$ref: "#/components/responses/Error422"}
     """
     resource = _get(Resource, resource_id)
     changes = load(ResourceChangeSchema(partial=True))
@@ -97,10 +93,7 @@ def publish():
           content:
             application/json:
               schema: ListVersion
-        401: {$ref: "#/components/responses/Error401"}
-        403: {$ref: "#/components/responses/Error403"}
         409: {description: another version was published meanwhile, content: {application/json: {schema: Error}}}
-        422: {$ref: "#/components/responses/Error422"}
     """
     data = load(PublishRequestSchema(), request.get_json(silent=True) or {})
     version = catalog.publish_version(db.session, current_user.id, data["note"])
@@ -124,8 +117,6 @@ def list_users():
                 type: object
                 properties:
                   items: {type: array, items: {$ref: "#/components/schemas/User"}}
-        401: {$ref: "#/components/responses/Error401"}
-        403: {$ref: "#/components/responses/Error403"}
     """
     users = db.session.scalars(select(User).order_by(User.id))
     return jsonify({"items": UserSchema(many=True).dump([accounts.describe_user(u) for u in users])})
@@ -150,10 +141,6 @@ def certify_user(user_id: int):
           content:
             application/json:
               schema: Certification
-        401: {$ref: "#/components/responses/Error401"}
-        403: {$ref: "#/components/responses/Error403"}
-        404: {$ref: "#/components/responses/Error404"}
-        422: {$ref: "#/components/responses/Error422"}
     """
     user = _get(User, user_id)
     data = load(CertifyRequestSchema())
@@ -179,8 +166,6 @@ def audit_log():
                 type: object
                 properties:
                   items: {type: array, items: {$ref: "#/components/schemas/AuditEntry"}}
-        401: {$ref: "#/components/responses/Error401"}
-        403: {$ref: "#/components/responses/Error403"}
     """
     entries = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(500))
     return jsonify({"items": AuditEntrySchema(many=True).dump(entries)})
@@ -199,8 +184,6 @@ def operator_venues():
           content:
             application/json:
               schema: VenueList
-        401: {$ref: "#/components/responses/Error401"}
-        403: {$ref: "#/components/responses/Error403"}
     """
     return jsonify(VenueListSchema().dump(
         {"items": [catalog.describe_venue(v) for v in _my_venues()]}))
@@ -221,8 +204,6 @@ def operator_venue(venue_id: int):
           content:
             application/json:
               schema: OperatorVenue
-        403: {$ref: "#/components/responses/Error403"}
-        404: {$ref: "#/components/responses/Error404"}
     """
     venue = _get(Venue, venue_id)
     require_venue_access(current_user, venue.id)

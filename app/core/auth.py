@@ -82,6 +82,8 @@ def require_roles(*roles: str):
                 raise Forbidden()
             return view(*args, **kwargs)
 
+        # read by the OpenAPI document: such an operation can answer 403
+        wrapped.required_roles = roles
         return wrapped
 
     return decorator
