@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import sys
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+log = logging.getLogger("venuebook.config")
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -17,6 +23,11 @@ def create_app(config: dict | None = None) -> Flask:
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False  # checked in register_security, bearer calls skip it
     if config:
         app.config.update(config)
+    hops = app.config["TRUSTED_PROXY_HOPS"]
+    if hops:
+        # Believe X-Forwarded-For/-Proto/-Host only as far as our own proxies set them: the
+        # client address then is the real one (throttling), and https is seen as such.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     from app.core.logging import configure_logging
 
@@ -24,8 +35,10 @@ def create_app(config: dict | None = None) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     from app.core.http import register_error_handlers, register_security, register_templates
+    from app.core.request_input import register_input_guards
 
     register_security(app)
+    register_input_guards(app)
     register_error_handlers(app)
     register_templates(app)
     return app
@@ -45,9 +58,22 @@ def register_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     app.config.setdefault("RATELIMIT_ENABLED", True)
     limiter.init_app(app)
+    warn_if_limits_are_per_process(app)
     init_auth(app)
     if app.config.get("PASSWORD_HASH_METHOD"):
         accounts_service.PASSWORD_METHOD["method"] = app.config["PASSWORD_HASH_METHOD"]
+
+
+def warn_if_limits_are_per_process(app: Flask) -> None:
+    """Several workers on ``memory://`` each count on their own: N workers allow N times the limit."""
+    from app.config import web_worker_count
+
+    workers = web_worker_count(sys.argv, os.environ)
+    storage = app.config.get("RATELIMIT_STORAGE_URI", "memory://")
+    if workers > 1 and app.config["RATELIMIT_ENABLED"] and storage.startswith("memory://"):
+        log.warning(
+            "%s workers keep sign-in throttling counts in their own memory, so each allows the "
+            "full limit; set RATELIMIT_STORAGE_URI=redis://... to share them", workers)
 
 
 def register_blueprints(app: Flask) -> None:

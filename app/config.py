@@ -6,8 +6,11 @@ a secret key generated once into ``instance/secret_key``, and in-memory rate lim
 
 from __future__ import annotations
 
+import argparse
 import os
 import secrets
+import shlex
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 
@@ -32,6 +35,22 @@ def _normalise_database_url(url: str) -> str:
     return url
 
 
+def web_worker_count(argv: Sequence[str], environ: Mapping[str, str]) -> int:
+    """How many worker processes serve this app, as far as its own start can tell.
+
+    Under gunicorn: ``-w``/``--workers`` on its command line or in ``GUNICORN_CMD_ARGS``, else
+    ``WEB_CONCURRENCY``, which gunicorn also reads as its default. One otherwise.
+    """
+    workers = environ.get("WEB_CONCURRENCY", "1")
+    if argv and Path(argv[0]).name == "gunicorn":
+        parser = argparse.ArgumentParser(add_help=False)
+        parser.add_argument("-w", "--workers")
+        for args in (shlex.split(environ.get("GUNICORN_CMD_ARGS", "")), argv[1:]):
+            given = parser.parse_known_args(args)[0].workers
+            workers = given or workers
+    return int(workers) if str(workers).isdigit() else 1
+
+
 def load_settings(instance_path: Path) -> dict:
     env = os.environ
     database_url = env.get("DATABASE_URL") or f"sqlite:///{instance_path / 'venuebook.sqlite3'}"
@@ -46,6 +65,10 @@ def load_settings(instance_path: Path) -> dict:
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per minute"),
+        # failed attempts per account, from any address: what spreading guesses cannot escape
+        "LOGIN_ACCOUNT_RATE_LIMIT": env.get("LOGIN_ACCOUNT_RATE_LIMIT", "10 per 15 minutes"),
+        # reverse proxies in front of the app whose X-Forwarded-* headers are believed
+        "TRUSTED_PROXY_HOPS": int(env.get("TRUSTED_PROXY_HOPS", "0")),
         "WTF_CSRF_TIME_LIMIT": None,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 
 from flask import (
     Blueprint,
+    Response,
     current_app,
     flash,
     jsonify,
@@ -25,6 +27,8 @@ from app.core.api import load
 from app.core.auth import require_roles
 from app.core.clock import local_today
 from app.core.errors import Unauthorized
+from app.core.http import redirect_to_next
+from app.core.request_input import FORM_TYPES
 from app.extensions import db, limiter
 from app.wallet.service import calendar_url_of, quota_summary, strikes_of, vouchers_usable_by
 
@@ -34,6 +38,31 @@ accounts_api = Blueprint("accounts_api", __name__, url_prefix="/api/v1")
 
 def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _account_limit() -> str:
+    return current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"]
+
+
+def _account_of_attempt() -> str:
+    """The account a sign-in attempt names, from the page's form or the API's JSON body."""
+    body = request.form if request.mimetype in FORM_TYPES else request.get_json(silent=True)
+    email = body.get("email") if isinstance(body, Mapping) else None
+    return "account:" + (service.normalise_email(email) if isinstance(email, str) else "")
+
+
+def _failed(response: Response) -> bool:
+    return response.status_code == 401
+
+
+# Both sign-in doors share their counts, so guesses cannot be split between them. Per address,
+# every attempt counts; per account, only failures, so that someone who signs in often (or a
+# whole venue behind one address) is not held up by their own successes.
+throttle_by_address = limiter.shared_limit(_login_limit, scope="sign-in-address",
+                                           methods=["POST"])
+throttle_by_account = limiter.shared_limit(_account_limit, scope="sign-in-account",
+                                           key_func=_account_of_attempt, methods=["POST"],
+                                           deduct_when=_failed)
 
 
 def account_summary(user) -> dict:
@@ -58,7 +87,8 @@ def account_summary(user) -> dict:
 
 
 @accounts_api.post("/auth/tokens")
-@limiter.limit(_login_limit)
+@throttle_by_address
+@throttle_by_account
 def create_token():
     """Exchange email and password for a bearer token.
     ---
@@ -75,7 +105,6 @@ def create_token():
             application/json:
               schema: Token
         401: {$ref: "#/components/responses/Error401"}
-        422: {$ref: "#/components/responses/Error422"}
         429: {$ref: "#/components/responses/Error429"}
     """
     data = load(TokenRequestSchema())
@@ -98,7 +127,6 @@ def me():
           content:
             application/json:
               schema: Me
-        401: {$ref: "#/components/responses/Error401"}
     """
     summary = account_summary(current_user)
     db.session.commit()
@@ -108,14 +136,9 @@ def me():
 # ---- pages ---------------------------------------------------------------------------------
 
 
-def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("catalog_pages.index")
-
-
 @accounts_pages.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@throttle_by_address
+@throttle_by_account
 def login():
     form = LoginForm()
     if form.validate_on_submit():
@@ -129,7 +152,7 @@ def login():
         if lang:
             session["lang"] = lang
         login_user(user)
-        return redirect(_safe_next(request.args.get("next")))
+        return redirect_to_next()
     return render_template("accounts/login.html", form=form)
 
 

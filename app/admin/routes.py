@@ -5,7 +5,6 @@ Also the operator's own view of their venues. Every write is audited in the serv
 
 from __future__ import annotations
 
-import json
 from datetime import date, timedelta
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
@@ -39,6 +38,7 @@ from app.core.auth import require_roles, require_venue_access
 from app.core.clock import local_today
 from app.core.errors import AppError, NotFound, ValidationFailed
 from app.core.money import parse_yuan
+from app.core.request_input import parse_json_field
 from app.extensions import db
 
 admin_pages = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
@@ -76,10 +76,6 @@ def patch_resource(resource_id: int):
           content:
             application/json:
               schema: Resource
-        401: {$ref: "#/components/responses/Error401"}
-        403: {$ref: "#/components/responses/Error403"}
-        404: {$ref: "#/components/responses/Error404"}
-        422: {$ref: "#/components/responses/Error422"}
     """
     resource = _get(Resource, resource_id)
     changes = load(ResourceChangeSchema(partial=True))
@@ -106,10 +102,7 @@ def publish():
           content:
             application/json:
               schema: ListVersion
-        401: {$ref: "#/components/responses/Error401"}
-        403: {$ref: "#/components/responses/Error403"}
         409: {description: another version was published meanwhile, content: {application/json: {schema: Error}}}
-        422: {$ref: "#/components/responses/Error422"}
     """
     data = load(PublishRequestSchema(), request.get_json(silent=True) or {})
     version = catalog.publish_version(db.session, current_user.id, data["note"])
@@ -133,8 +126,6 @@ def list_users():
                 type: object
                 properties:
                   items: {type: array, items: {$ref: "#/components/schemas/User"}}
-        401: {$ref: "#/components/responses/Error401"}
-        403: {$ref: "#/components/responses/Error403"}
     """
     users = db.session.scalars(select(User).order_by(User.id))
     return jsonify({"items": UserSchema(many=True).dump([accounts.describe_user(u) for u in users])})
@@ -193,10 +184,6 @@ def certify_user(user_id: int):
           content:
             application/json:
               schema: Certification
-        401: {$ref: "#/components/responses/Error401"}
-        403: {$ref: "#/components/responses/Error403"}
-        404: {$ref: "#/components/responses/Error404"}
-        422: {$ref: "#/components/responses/Error422"}
     """
     user = _get(User, user_id)
     data = load(CertifyRequestSchema())
@@ -222,8 +209,6 @@ def audit_log():
                 type: object
                 properties:
                   items: {type: array, items: {$ref: "#/components/schemas/AuditEntry"}}
-        401: {$ref: "#/components/responses/Error401"}
-        403: {$ref: "#/components/responses/Error403"}
     """
     entries = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(500))
     return jsonify({"items": AuditEntrySchema(many=True).dump(entries)})
@@ -242,8 +227,6 @@ def operator_venues():
           content:
             application/json:
               schema: VenueList
-        401: {$ref: "#/components/responses/Error401"}
-        403: {$ref: "#/components/responses/Error403"}
     """
     return jsonify(VenueListSchema().dump(
         {"items": [catalog.describe_venue(v) for v in _my_venues()]}))
@@ -264,8 +247,6 @@ def operator_venue(venue_id: int):
           content:
             application/json:
               schema: OperatorVenue
-        403: {$ref: "#/components/responses/Error403"}
-        404: {$ref: "#/components/responses/Error404"}
     """
     venue = _get(Venue, venue_id)
     require_venue_access(current_user, venue.id)
@@ -336,7 +317,7 @@ def _resource_changes_from_form(form) -> dict:
     changes["active"] = form.get("active") == "on"
     hours_text = (form.get("opening_hours") or "").strip()
     try:
-        changes["opening_hours"] = json.loads(hours_text) if hours_text else None
+        changes["opening_hours"] = parse_json_field(hours_text) if hours_text else None
     except ValueError:
         errors["opening_hours"] = [_("Not valid JSON.")]
     if form.get("code") is not None:
@@ -395,7 +376,7 @@ def edit_venue(venue_id: int):
                     "operator_en", "phone")}
         changes["active"] = form.get("active") == "on"
         try:
-            changes["opening_hours"] = json.loads(form.get("opening_hours") or "{}")
+            changes["opening_hours"] = parse_json_field(form.get("opening_hours") or "{}")
             catalog.save_venue(db.session, current_user.id, venue, changes)
             db.session.commit()
             flash(_("Saved. Publish a new version to show it on the public list."), "success")

@@ -46,7 +46,6 @@ def list_resources():
             application/json:
               schema: ResourceList
         404: {$ref: "#/components/responses/Error404"}
-        422: {$ref: "#/components/responses/Error422"}
     """
     args = load(ResourceQuerySchema(), source="args")
     version, items = _version_items(args)
@@ -73,7 +72,6 @@ def export_resources():
             application/vnd.openxmlformats-officedocument.spreadsheetml.sheet: {}
             application/json: {}
         404: {$ref: "#/components/responses/Error404"}
-        422: {$ref: "#/components/responses/Error422"}
     """
     args = load(ExportQuerySchema(), source="args")
     version, items = _version_items(args)
@@ -108,7 +106,6 @@ def get_resource(resource_id: int):
           content:
             application/json:
               schema: Resource
-        404: {$ref: "#/components/responses/Error404"}
     """
     resource = service.published_resource(db.session, resource_id)
     return jsonify(ResourceSchema().dump(service.describe_resource(resource)))

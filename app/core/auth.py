@@ -19,6 +19,11 @@ def bearer_token() -> str | None:
     return None
 
 
+def _not_signed_in() -> Unauthorized:
+    # A wrong token is an error of its own, not an anonymous request.
+    return Unauthorized("invalid_token") if g.get("invalid_token") else Unauthorized()
+
+
 def init_auth(app) -> None:
     from app.accounts.models import User
     from app.accounts.service import user_for_token
@@ -30,6 +35,10 @@ def init_auth(app) -> None:
 
     @login_manager.user_loader
     def load_user(session_id: str):
+        if bearer_token() is not None:
+            # A request that names its credentials is judged by them alone. It also skipped the
+            # CSRF check (see register_security), so the cookie must not sign it in instead.
+            return None
         user_id, _, nonce = session_id.partition(":")
         if not user_id.isdigit():
             return None
@@ -45,7 +54,6 @@ def init_auth(app) -> None:
             return None
         user = user_for_token(db.session, token)
         if user is None:
-            # A wrong token is an error, not an anonymous request.
             g.invalid_token = True
         else:
             g.token_auth = True
@@ -54,7 +62,7 @@ def init_auth(app) -> None:
     @login_manager.unauthorized_handler
     def unauthorized():
         if request.path.startswith("/api/"):
-            raise Unauthorized("invalid_token" if g.get("invalid_token") else "unauthorized")
+            raise _not_signed_in()
         from flask import redirect, url_for
 
         return redirect(url_for("accounts.login", next=request.full_path))
@@ -68,12 +76,14 @@ def require_roles(*roles: str):
         def wrapped(*args, **kwargs):
             if not current_user.is_authenticated:
                 if request.path.startswith("/api/"):
-                    raise Unauthorized("invalid_token" if g.get("invalid_token") else "unauthorized")
+                    raise _not_signed_in()
                 return login_manager.unauthorized()
             if roles and not current_user.has_role(*roles):
                 raise Forbidden()
             return view(*args, **kwargs)
 
+        # read by the OpenAPI document: such an operation can answer 403
+        wrapped.required_roles = roles
         return wrapped
 
     return decorator

@@ -32,7 +32,7 @@ class AppError(Exception):
 
 class Unauthorized(AppError):
     status = 401
-    code = "unauthorized"
+    code = "unauthenticated"
 
 
 class Forbidden(AppError):

@@ -3,8 +3,20 @@
 from __future__ import annotations
 
 import logging
+import math
+import time
 
-from flask import Flask, current_app, g, render_template, request
+from flask import (
+    Flask,
+    Response,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -12,7 +24,7 @@ from app.core.api import error_response
 from app.core.errors import AppError, NotFound
 from app.core.messages import error_message, message_for
 from app.core.schemas import INT_MAX
-from app.extensions import csrf, db
+from app.extensions import csrf, db, limiter
 
 log = logging.getLogger("venuebook.errors")
 
@@ -26,9 +38,11 @@ CONTENT_SECURITY_POLICY = (
     "form-action 'self'; frame-ancestors 'none'"
 )
 
+HSTS_MAX_AGE = 365 * 24 * 3600  # a year: the usual value, long enough to matter
+
 HTTP_CODES = {
     400: "bad_request",
-    401: "unauthorized",
+    401: "unauthenticated",
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
@@ -37,6 +51,29 @@ HTTP_CODES = {
     422: "validation_error",
     429: "rate_limited",
 }
+
+
+# Browsers drop these from anywhere in a URL (WHATWG URL parsing), and read "\\" as "/".
+_DROPPED_FROM_URLS = str.maketrans("", "", "\t\n\r")
+
+
+def local_path(target: str | None) -> str | None:
+    """``target`` as a path on this site, read the way a browser will read it; else None.
+
+    Checking the raw text is not enough: "/\t/evil.example" passes a "starts with one slash"
+    test, yet the browser (or Werkzeug before it) drops the tab and goes to //evil.example.
+    """
+    if not target:
+        return None
+    path = target.translate(_DROPPED_FROM_URLS).replace("\\", "/")
+    if not path.startswith("/") or path.startswith("//"):
+        return None
+    return path
+
+
+def redirect_to_next() -> Response:
+    """Back to where the person came from (``?next=``) when that is on this site, else home."""
+    return redirect(local_path(request.args.get("next")) or url_for("catalog_pages.index"))
 
 
 def wants_json() -> bool:
@@ -54,6 +91,10 @@ def register_security(app: Flask) -> None:
 
         if bearer_token() is not None:
             return  # a bearer token is not sent by browsers on their own: no CSRF risk
+        if request.path.startswith("/api/") and not current_user.is_authenticated:
+            # No account behind the cookie, so no authority to forge: the view answers 401
+            # where it needs one, which tells a script more than "csrf_failed" would.
+            return
         csrf.protect()
 
     @app.after_request
@@ -64,6 +105,10 @@ def register_security(app: Flask) -> None:
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("Referrer-Policy", "same-origin")
         headers.setdefault("Permissions-Policy", "camera=(self), microphone=(), geolocation=()")
+        if current_app.config["SESSION_COOKIE_SECURE"]:
+            # Secure cookies mean the site is served over HTTPS: keep browsers from ever trying
+            # plain http first, where the first request could be intercepted.
+            headers.setdefault("Strict-Transport-Security", f"max-age={HSTS_MAX_AGE}")
         if request.path.startswith("/api/") and "no-store" not in headers.get("Cache-Control", ""):
             # API answers carry personal data and money: no cache keeps them, whatever a view set
             headers["Cache-Control"] = "no-store"
@@ -72,12 +117,25 @@ def register_security(app: Flask) -> None:
 
 def _render_error(status: int, code: str, message: str | None = None, details=None):
     if wants_json():
-        return error_response(status, code, message or message_for(code), details)
+        response = error_response(status, code, message or message_for(code), details)
+        if status == 401:
+            # RFC 6750: name the scheme to authenticate with, and say when a token was refused
+            response.headers["WWW-Authenticate"] = (
+                'Bearer error="invalid_token"' if code == "invalid_token" else "Bearer")
+        return response
     return (
         render_template("error.html", status=status, code=code,
                         message=message or message_for(code), details=details or {}),
         status,
     )
+
+
+def _seconds_until_allowed() -> int:
+    """When the breached limit lets the next attempt through (what Retry-After also says)."""
+    breached = limiter.current_limit
+    if breached is None:
+        return 60
+    return max(1, math.ceil(breached.reset_at - time.time()))
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -107,7 +165,9 @@ def register_error_handlers(app: Flask) -> None:
         status = err.code or 500
         code = HTTP_CODES.get(status, "bad_request" if status < 500 else "internal_error")
         if status == 429:
-            return _render_error(429, "rate_limited", details={"limit": str(err.description)})
+            wait = _seconds_until_allowed()
+            return _render_error(429, "rate_limited", message_for("rate_limited") % {"seconds": wait},
+                                 details={"limit": str(err.description), "retry_after": wait})
         return _render_error(status, code)
 
     @app.errorhandler(Exception)

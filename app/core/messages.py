@@ -4,7 +4,7 @@ from flask_babel import lazy_gettext as _l
 
 MESSAGES = {
     "bad_request": _l("The request could not be understood."),
-    "unauthorized": _l("Please sign in first."),
+    "unauthenticated": _l("Please sign in first."),
     "invalid_credentials": _l("Email or password is wrong."),
     "invalid_token": _l("The API token is missing, wrong or revoked."),
     "forbidden": _l("You are not allowed to do this."),
@@ -13,7 +13,7 @@ MESSAGES = {
     "conflict": _l("This conflicts with the current state."),
     "busy": _l("The system is busy with the same item; please try again in a moment."),
     "validation_error": _l("Some fields are missing or invalid."),
-    "rate_limited": _l("Too many attempts; please wait a minute and try again."),
+    "rate_limited": _l("Too many attempts; please try again in %(seconds)s s."),
     "csrf_failed": _l("The form expired or was sent from elsewhere; please reload the page and try again."),
     "too_large": _l("The upload is too large."),
     "internal_error": _l("Something went wrong on our side; nothing was saved. Please try again."),

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from http import HTTPStatus
+
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec_webframeworks.flask import FlaskPlugin
@@ -53,11 +56,14 @@ def build_spec(app) -> dict:
         if name not in spec.components.schemas:
             spec.components.schema(name, schema=schema)
     for status, description in ERROR_RESPONSES.items():
-        spec.components.response(
-            f"Error{status}",
-            {"description": description,
-             "content": {"application/json": {"schema": "Error"}}},
-        )
+        response = {"description": description,
+                    "content": {"application/json": {"schema": "Error"}}}
+        if status == "401":
+            response["headers"] = {"WWW-Authenticate": {
+                "description": 'Bearer, or Bearer error="invalid_token" for a refused token',
+                "schema": {"type": "string"}}}
+        spec.components.response(f"Error{status}", response)
+    roles: dict[tuple[str, str], tuple[str, ...]] = {}
     with app.test_request_context():
         for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
             if not (rule.rule.startswith("/api/v1") or rule.rule == "/healthz"):
@@ -65,16 +71,50 @@ def build_spec(app) -> dict:
             view = app.view_functions[rule.endpoint]
             if view.__doc__ and "---" in view.__doc__:
                 spec.path(view=view, app=app)
-    return _document_missing_credentials(spec.to_dict())
+                for method in rule.methods - {"HEAD", "OPTIONS"}:
+                    roles[_openapi_path(rule.rule), method.lower()] = getattr(
+                        view, "required_roles", ())
+    return _complete_operations(spec.to_dict(), roles)
 
 
-def _document_missing_credentials(document: dict) -> dict:
-    """Every operation behind the bearer scheme answers 401 without (valid) credentials."""
-    for operations in document.get("paths", {}).values():
-        for operation in operations.values():
-            if isinstance(operation, dict) and operation.get("security"):
-                operation.setdefault("responses", {}).setdefault(
-                    "401", {"$ref": "#/components/responses/Error401"})
+def _openapi_path(rule: str) -> str:
+    """``/bookings/<int:booking_id>`` as the document names it: ``/bookings/{booking_id}``."""
+    return re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule)
+
+
+def _error_ref(status: str) -> dict:
+    return {"$ref": f"#/components/responses/Error{status}"}
+
+
+def _complete_operations(document: dict, roles: dict[tuple[str, str], tuple[str, ...]]) -> dict:
+    """What every operation of a kind answers, so that docstrings list only their own cases.
+
+    - behind the bearer scheme: 401 without (valid) credentials;
+    - behind a role (``require_roles``): 403 for an account without it;
+    - with a path parameter: 404 for an id that names nothing;
+    - with parameters or a body: 422, since input the database cannot hold (a NUL character)
+      or JSON nested too deeply is refused before the view runs (``app.core.request_input``).
+
+    OpenAPI 3.0 also requires a description on every response: one that only names its body's
+    schema gets the status's reason phrase.
+    """
+    for path, operations in document.get("paths", {}).items():
+        for method, operation in operations.items():
+            if not isinstance(operation, dict):
+                continue
+            responses = operation.setdefault("responses", {})
+            parameters = operation.get("parameters", [])
+            if operation.get("security"):
+                responses.setdefault("401", _error_ref("401"))
+            if roles.get((path, method)):
+                responses.setdefault("403", _error_ref("403"))
+            if any(p.get("in") == "path" for p in parameters):
+                responses.setdefault("404", _error_ref("404"))
+            if parameters or operation.get("requestBody"):
+                responses.setdefault("422", _error_ref("422"))
+            for status, response in responses.items():
+                if "$ref" not in response:
+                    response.setdefault("description", HTTPStatus(int(status)).phrase)
     return document
 
 

@@ -1,6 +1,7 @@
-from flask import Blueprint, jsonify, redirect, request, session, url_for
+from flask import Blueprint, jsonify, session
 from sqlalchemy import text
 
+from app.core.http import redirect_to_next
 from app.core.i18n import SUPPORTED
 from app.extensions import db
 
@@ -27,8 +28,4 @@ def healthz():
 def switch_language(code: str):
     if code in SUPPORTED:
         session["lang"] = SUPPORTED[code]
-    target = request.args.get("next") or ""
-    # only local paths: never an open redirect
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("catalog_pages.index")
-    return redirect(target)
+    return redirect_to_next()

@@ -42,8 +42,6 @@ def list_statements():
                 type: object
                 properties:
                   items: {type: array, items: {$ref: "#/components/schemas/Statement"}}
-        403: {$ref: "#/components/responses/Error403"}
-        422: {$ref: "#/components/responses/Error422"}
     """
     args = load(StatementQuerySchema(), source="args")
     statements = service.list_statements(db.session, args.get("month"), args.get("venue"))
@@ -68,9 +66,7 @@ def create_statement():
           content:
             application/json:
               schema: Statement
-        403: {$ref: "#/components/responses/Error403"}
         404: {$ref: "#/components/responses/Error404"}
-        422: {$ref: "#/components/responses/Error422"}
     """
     data = load(StatementRequestSchema())
     statement = service.draft(db.session, current_user.id, data["venue_id"], data["month"])
@@ -93,8 +89,6 @@ def get_statement(statement_id: int):
           content:
             application/json:
               schema: Statement
-        403: {$ref: "#/components/responses/Error403"}
-        404: {$ref: "#/components/responses/Error404"}
     """
     return jsonify(StatementSchema().dump(service.describe(service.get(db.session, statement_id))))
 
@@ -114,8 +108,6 @@ def issue_statement(statement_id: int):
           content:
             application/json:
               schema: Statement
-        403: {$ref: "#/components/responses/Error403"}
-        404: {$ref: "#/components/responses/Error404"}
     """
     statement = service.issue(db.session, current_user.id, service.get(db.session, statement_id))
     db.session.commit()
@@ -141,10 +133,7 @@ def settle_statement(statement_id: int):
           content:
             application/json:
               schema: Statement
-        403: {$ref: "#/components/responses/Error403"}
-        404: {$ref: "#/components/responses/Error404"}
         409: {description: already_settled, content: {application/json: {schema: Error}}}
-        422: {$ref: "#/components/responses/Error422"}
     """
     data = load(SettleRequestSchema())
     statement = service.settle(db.session, current_user.id, service.get(db.session, statement_id),
@@ -170,9 +159,6 @@ def export_statement(statement_id: int):
           content:
             text/csv: {}
             application/vnd.openxmlformats-officedocument.spreadsheetml.sheet: {}
-        403: {$ref: "#/components/responses/Error403"}
-        404: {$ref: "#/components/responses/Error404"}
-        422: {$ref: "#/components/responses/Error422"}
     """
 
     fmt = request.args.get("format", "csv")
@@ -206,8 +192,6 @@ def reconciliation():
           content:
             application/json:
               schema: Reconciliation
-        403: {$ref: "#/components/responses/Error403"}
-        422: {$ref: "#/components/responses/Error422"}
     """
     args = load(MonthQuerySchema(), source="args")
     report = reconcile(db.session, args["month"])
@@ -236,8 +220,6 @@ def close_period(month: str):
                 properties:
                   period: {type: string, example: "2026-11"}
                   closed_at: {type: string, format: date-time}
-        403: {$ref: "#/components/responses/Error403"}
-        422: {$ref: "#/components/responses/Error422"}
     """
     load(MonthQuerySchema(), {"month": month})
     closed = service.close_period(db.session, current_user.id, month)

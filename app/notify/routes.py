@@ -34,7 +34,6 @@ def my_notifications():
                 type: object
                 properties:
                   items: {type: array, items: {type: object}}
-        401: {$ref: "#/components/responses/Error401"}
     """
     return jsonify({"items": [_describe(n) for n in for_user(db.session, current_user.id)]})
 

@@ -88,8 +88,6 @@ def add_program():
           content:
             application/json:
               schema: Program
-        403: {$ref: "#/components/responses/Error403"}
-        422: {$ref: "#/components/responses/Error422"}
     """
     program = create_program(db.session, current_user.id, load(ProgramRequestSchema()))
     db.session.commit()
@@ -112,7 +110,6 @@ def list_batches():
                 type: object
                 properties:
                   items: {type: array, items: {$ref: "#/components/schemas/Batch"}}
-        403: {$ref: "#/components/responses/Error403"}
     """
     batches = db.session.scalars(select(VoucherBatch).order_by(VoucherBatch.id.desc()))
     return jsonify({"items": BatchSchema(many=True).dump([describe_batch(b) for b in batches])})
@@ -135,8 +132,6 @@ def add_batch():
           content:
             application/json:
               schema: Batch
-        403: {$ref: "#/components/responses/Error403"}
-        422: {$ref: "#/components/responses/Error422"}
     """
     data = load(BatchRequestSchema())
     batch = service.create_batch(db.session, current_user.id, program_code=data.pop("program"), **data)
@@ -166,10 +161,7 @@ def issue(batch_id: int):
                 type: object
                 properties:
                   items: {type: array, items: {$ref: "#/components/schemas/Voucher"}}
-        403: {$ref: "#/components/responses/Error403"}
-        404: {$ref: "#/components/responses/Error404"}
         409: {description: batch_exhausted, content: {application/json: {schema: Error}}}
-        422: {$ref: "#/components/responses/Error422"}
     """
     batch = _batch(batch_id)
     data = load(IssueRequestSchema())
@@ -201,7 +193,6 @@ def search_vouchers():
                 type: object
                 properties:
                   items: {type: array, items: {$ref: "#/components/schemas/Voucher"}}
-        403: {$ref: "#/components/responses/Error403"}
     """
     vouchers = service.search(db.session, request.args.get("q", "").strip(),
                               request.args.get("status") or None)
@@ -227,10 +218,7 @@ def void_voucher(code: str):
           content:
             application/json:
               schema: Voucher
-        403: {$ref: "#/components/responses/Error403"}
-        404: {$ref: "#/components/responses/Error404"}
         409: {description: voucher_state_changed, content: {application/json: {schema: Error}}}
-        422: {$ref: "#/components/responses/Error422"}
     """
     data = load(VoidRequestSchema())
     voucher = service.void(db.session, current_user.id, service.require(db.session, code),
@@ -266,9 +254,6 @@ def add_residency(enterprise_id: int):
                   program: {type: string}
                   valid_from: {type: string, format: date}
                   valid_until: {type: string, format: date, nullable: true}
-        403: {$ref: "#/components/responses/Error403"}
-        404: {$ref: "#/components/responses/Error404"}
-        422: {$ref: "#/components/responses/Error422"}
     """
     enterprise = db.session.get(Enterprise, enterprise_id)
     if enterprise is None:

@@ -333,7 +333,7 @@ def test_authorization_matrix(world, key):
                             f"expected {expected}: {response.get_data(as_text=True)[:300]}")
             continue
         if response.status_code in (401, 403, 404):
-            code = {401: "unauthorized", 403: "forbidden", 404: "not_found"}[response.status_code]
+            code = {401: "unauthenticated", 403: "forbidden", 404: "not_found"}[response.status_code]
             assert_error(response, response.status_code, code)
     assert not failures, "\n".join(failures)
 

@@ -72,7 +72,7 @@ def test_inactive_resource(api):
 
 def test_only_creators_book(api):
     assert_error(book(api, ROOM, DAY, "10:00", "11:00", OP_VJC), 403, "forbidden")
-    assert_error(api.post("/api/v1/bookings", json={}), 401, "unauthorized")
+    assert_error(api.post("/api/v1/bookings", json={}), 401, "unauthenticated")
 
 
 def test_idempotency_key_returns_first_result(api):

@@ -32,8 +32,8 @@ def test_creator_cannot_reach_admin_or_finance_endpoints(api):
 
 
 def test_anonymous_gets_401_on_protected_api(api):
-    assert_error(api.get("/api/v1/admin/users"), 401, "unauthorized")
-    assert_error(api.get("/api/v1/audit"), 401, "unauthorized")
+    assert_error(api.get("/api/v1/admin/users"), 401, "unauthenticated")
+    assert_error(api.get("/api/v1/audit"), 401, "unauthenticated")
 
 
 def test_finance_reads_audit_but_cannot_administer(api):

@@ -10,8 +10,11 @@ import csv
 import io
 import json
 import logging
+import os
 import re
+import sys
 from datetime import UTC, datetime
+from urllib.parse import urljoin, urlsplit
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -20,6 +23,7 @@ from pythonjsonlogger.json import JsonFormatter
 from sqlalchemy import func, select
 
 from app.booking.models import Booking
+from app.catalog.models import Resource
 from app.checkin import codes
 from app.checkin.models import CheckIn, Scan
 from app.extensions import db
@@ -33,6 +37,7 @@ from tests.helpers import (
     OP_VJC,
     PASSWORD,
     assert_error,
+    at,
     book,
 )
 
@@ -167,13 +172,13 @@ def test_sign_in_starts_a_fresh_session(seeded):
     # the pre-login cookie is still anonymous: the sign-in lives only in the new cookie
     planted = seeded.test_client()
     planted.set_cookie("session", before)
-    assert_error(planted.get("/api/v1/me"), 401, "unauthorized")
+    assert_error(planted.get("/api/v1/me"), 401, "unauthenticated")
     assert planted.get("/me").status_code == 302  # to the sign-in page
 
     # signing out clears the session in the browser
     assert client.post("/logout").status_code == 302
     assert "_user_id" not in _session(client)
-    assert_error(client.get("/api/v1/me"), 401, "unauthorized")
+    assert_error(client.get("/api/v1/me"), 401, "unauthenticated")
 
 
 def test_sign_in_renews_the_csrf_token(strict_app):
@@ -190,7 +195,7 @@ def test_sign_in_renews_the_csrf_token(strict_app):
     assert client.post("/logout", data={"csrf_token": old_token}).status_code == 400
     assert client.get("/api/v1/me").status_code == 200
     assert client.post("/logout", data={"csrf_token": new_token}).status_code == 302
-    assert_error(client.get("/api/v1/me"), 401, "unauthorized")
+    assert_error(client.get("/api/v1/me"), 401, "unauthenticated")
 
 
 def test_a_cookie_copied_before_sign_out_is_dead_after_it(seeded):
@@ -200,7 +205,7 @@ def test_a_cookie_copied_before_sign_out_is_dead_after_it(seeded):
     assert client.post("/logout").status_code == 302
     thief = seeded.test_client()
     thief.set_cookie("session", stolen)
-    assert_error(thief.get("/api/v1/me"), 401, "unauthorized")
+    assert_error(thief.get("/api/v1/me"), 401, "unauthenticated")
 
 
 def test_session_cookie_flags(seeded):
@@ -222,6 +227,19 @@ def test_secure_flag_when_configured(make_app, monkeypatch, how):
     assert response.status_code == 302
     cookie = _session_cookie(response)
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_browsers_are_told_to_keep_to_https_when_cookies_are_secure(make_app):
+    for secure in (True, False):
+        client = make_app(SESSION_COOKIE_SECURE=secure).test_client()
+        for response in (client.get("/"), client.get("/api/v1/resources"),
+                         client.post("/login", data={"email": CREATOR, "password": PASSWORD})):
+            if secure:
+                hsts = re.fullmatch(r"max-age=(\d+)",
+                                    response.headers.get("Strict-Transport-Security", ""))
+                assert hsts and int(hsts.group(1)) >= 180 * 86400, response.headers
+            else:  # plain http on a developer machine must not be pinned to https
+                assert "Strict-Transport-Security" not in response.headers
 
 
 def test_bearer_tokens_are_stored_hashed(api):
@@ -257,10 +275,99 @@ def test_revoked_tokens_and_deactivated_accounts_are_refused(api):
         db.session.execute(update(User).where(User.email == OP_VJC).values(active=False))
         db.session.commit()
     assert_error(api.get("/api/v1/me", OP_VJC), 401, "invalid_token")
-    assert_error(browser.get("/api/v1/me"), 401, "unauthorized")
+    assert_error(browser.get("/api/v1/me"), 401, "unauthenticated")
     assert browser.get("/operator/scan").status_code == 302  # back to the sign-in page
     assert_error(api.post("/api/v1/auth/tokens", json={"email": OP_VJC, "password": PASSWORD}),
                  401, "invalid_credentials")
+
+
+# ---- which credentials count -----------------------------------------------------------------
+
+
+def _signed_in_with_csrf(app, email: str):
+    client = app.test_client()
+    response = client.post("/login", data={"email": email, "password": PASSWORD,
+                                           "csrf_token": _csrf_token(client)})
+    assert response.status_code == 302
+    return client
+
+
+def _booking_body(app) -> dict:
+    with app.app_context():
+        room = db.session.scalar(select(Resource.id).where(Resource.code == "vjc-live-01"))
+    return {"resource_id": room, "start": at("2026-12-02", "10:00"), "end": at("2026-12-02", "11:00")}
+
+
+def test_a_bearer_header_is_judged_alone_whatever_cookie_comes_with_it(strict_app):
+    """The header skips the CSRF check; the cookie must then not authenticate the request."""
+    browser = _signed_in_with_csrf(strict_app, CREATOR)
+    wrong = {"Authorization": "Bearer x"}
+    assert_error(browser.post("/api/v1/bookings", json=_booking_body(strict_app), headers=wrong),
+                 401, "invalid_token")
+    assert _count(strict_app, Booking) == 0
+    assert_error(browser.get("/api/v1/me", headers=wrong), 401, "invalid_token")
+    # a valid token speaks for its own account, not for the cookie's
+    token = strict_app.test_client().post(
+        "/api/v1/auth/tokens", json={"email": HP_CREATOR, "password": PASSWORD}).get_json()["token"]
+    me = browser.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).get_json()
+    assert me["user"]["email"] == HP_CREATOR
+    # the cookie alone still works, CSRF-checked as before
+    assert browser.get("/api/v1/me").get_json()["user"]["email"] == CREATOR
+    assert_error(browser.post("/api/v1/bookings", json=_booking_body(strict_app)),
+                 400, "csrf_failed")
+
+
+def test_an_anonymous_api_write_is_asked_to_authenticate(strict_app):
+    anonymous = strict_app.test_client()
+    anonymous.get("/lang/en?next=/")  # a session cookie without an account changes nothing
+    for response in (anonymous.post("/api/v1/bookings", json=_booking_body(strict_app)),
+                     anonymous.get("/api/v1/me")):
+        assert_error(response, 401, "unauthenticated")
+        assert response.headers["WWW-Authenticate"] == "Bearer"
+    response = anonymous.post("/api/v1/bookings", json=_booking_body(strict_app),
+                              headers={"Authorization": "Bearer x"})
+    assert_error(response, 401, "invalid_token")
+    assert response.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
+    assert _count(strict_app, Booking) == 0
+
+
+# ---- redirects -----------------------------------------------------------------------------
+
+# Each decodes (query string) to a path that a browser reads as another site, or that once
+# broke the Location header.
+OFF_SITE_NEXT = [
+    "/%09/evil.example", "/%0a/evil.example", "/%0d/evil.example", "/%0d%0a/evil.example",
+    "/%09%0a%09/evil.example", "%09//evil.example", "/%5C/evil.example", "/%5C%09/evil.example",
+    "//evil.example", "///evil.example", "https://evil.example/", "https:evil.example",
+]
+
+
+def _host_a_browser_reaches(location: str) -> str:
+    """Browsers drop tabs and newlines from a URL and read a backslash as a slash (WHATWG)."""
+    cleaned = re.sub(r"[\t\n\r]", "", location).replace("\\", "/")
+    return urlsplit(urljoin("http://localhost/", cleaned)).netloc
+
+
+def test_next_never_leads_off_site(seeded):
+    for target in OFF_SITE_NEXT:
+        client = seeded.test_client()
+        switched = client.get(f"/lang/en?next={target}")
+        assert switched.status_code == 302, target
+        assert _host_a_browser_reaches(switched.headers["Location"]) == "localhost", target
+        signed_in = client.post(f"/login?next={target}",
+                                data={"email": CREATOR, "password": PASSWORD})
+        assert signed_in.status_code == 302, target
+        assert _host_a_browser_reaches(signed_in.headers["Location"]) == "localhost", target
+        assert "_user_id" in _session(client), target
+
+
+def test_next_keeps_a_local_path(seeded):
+    client = seeded.test_client()
+    target = "/resources/1/book?from=2026-12-02"
+    assert client.get("/lang/en", query_string={"next": target}).headers["Location"] == target
+    signed_in = client.post("/login", query_string={"next": "/me"},
+                            data={"email": CREATOR, "password": PASSWORD})
+    assert signed_in.headers["Location"] == "/me"
 
 
 # ---- security headers ----------------------------------------------------------------------
@@ -601,6 +708,166 @@ def test_sign_in_page_is_throttled(strict_app):
     assert response.status_code == 429
     assert response.mimetype == "text/html"
     assert "_user_id" not in _session(client)  # the right password did not get through
-    assert_error(client.get("/api/v1/me"), 401, "unauthorized")
+    assert_error(client.get("/api/v1/me"), 401, "unauthenticated")
     # reading the sign-in page is not limited
     assert client.get("/login").status_code == 200
+
+
+# the wait the person is told, in English and in Chinese
+RETRY = re.compile(r"(?:try again in |请 ?)(\d+) ?(?:s\b|秒)")
+
+
+@pytest.fixture
+def throttled_app(make_app):
+    """Per-address and per-account limits of 3 a minute, in memory."""
+    from app.extensions import limiter
+
+    app = make_app(WTF_CSRF_ENABLED=True, RATELIMIT_ENABLED=True, LOGIN_RATE_LIMIT="3 per minute",
+                   LOGIN_ACCOUNT_RATE_LIMIT="3 per minute")
+    limiter.reset()
+    yield app
+    limiter.reset()
+
+
+def _sign_in_from(client, address: str, email: str, password: str):
+    environ = {"REMOTE_ADDR": address}
+    page = client.get("/login", environ_base=environ).get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    return client.post("/login", data={"email": email, "password": password, "csrf_token": token},
+                       environ_base=environ)
+
+
+def _wait_told(response, text: str) -> int:
+    """The wait the person reads, which is the one the Retry-After header gives."""
+    seconds = int(RETRY.search(text).group(1))
+    assert 1 <= seconds <= 61  # a minute's window, rounded up
+    assert abs(int(response.headers["Retry-After"]) - seconds) <= 1
+    return seconds
+
+
+def test_an_account_is_throttled_from_every_address(throttled_app):
+    """Guessing one account's password from many addresses stops at the account's limit."""
+    for n in range(3):
+        guess = _sign_in_from(throttled_app.test_client(), f"198.51.100.{n}", CREATOR, "wrong-guess")
+        assert guess.status_code == 401
+    person = throttled_app.test_client()
+    person.get("/lang/en?next=/")
+    response = _sign_in_from(person, "203.0.113.7", CREATOR, PASSWORD)  # the right password
+    assert response.status_code == 429 and response.mimetype == "text/html"
+    assert "try again in" in response.get_data(as_text=True)
+    _wait_told(response, response.get_data(as_text=True))
+    assert "_user_id" not in _session(person)
+    api = throttled_app.test_client().post("/api/v1/auth/tokens",
+                                           json={"email": CREATOR.upper(), "password": PASSWORD},
+                                           environ_base={"REMOTE_ADDR": "203.0.113.8"})
+    error = assert_error(api, 429, "rate_limited")
+    assert error["details"]["retry_after"] == _wait_told(api, error["message"])  # in Chinese
+    # other accounts are not held up, and sign-ins that succeed do not count
+    for n in range(4):
+        other = _sign_in_from(throttled_app.test_client(), f"192.0.2.{n}", HP_CREATOR, PASSWORD)
+        assert other.status_code == 302
+
+
+def test_the_client_address_comes_from_the_trusted_proxy_only(make_app):
+    from app.extensions import limiter
+
+    def guesses(app, forwarded_for: list[str]) -> list[int]:
+        """One wrong password for each of four accounts, from the given X-Forwarded-For."""
+        limiter.reset()
+        return [app.test_client().post("/api/v1/auth/tokens",
+                                       json={"email": email, "password": "wrong-guess"},
+                                       headers={"X-Forwarded-For": address}).status_code
+                for email, address in zip((CREATOR, ADMIN, FINANCE, OP_VJC), forwarded_for,
+                                          strict=True)]
+
+    settings = {"RATELIMIT_ENABLED": True, "LOGIN_RATE_LIMIT": "3 per minute"}
+    behind_nginx = make_app(TRUSTED_PROXY_HOPS=1, **settings)
+    # nginx appends the address it saw: four clients, one guess each
+    assert guesses(behind_nginx, [f"198.51.100.{n}" for n in range(4)]) == [401] * 4
+    assert guesses(behind_nginx, ["198.51.100.1"] * 4) == [401] * 3 + [429]
+    # without a trusted proxy the header is the client's own claim: it changes nothing
+    direct = make_app(**settings)
+    assert guesses(direct, [f"198.51.100.{n}" for n in range(4)]) == [401] * 3 + [429]
+    limiter.reset()
+
+
+REDIS_URL = os.environ.get("RATELIMIT_STORAGE_URI_TEST", "redis://127.0.0.1:6379")
+
+
+@pytest.fixture
+def redis_prefix():
+    """This test process's key prefix on the Redis server; its keys are removed afterwards."""
+    import redis
+
+    server = redis.Redis.from_url(REDIS_URL)
+    try:
+        server.ping()
+    except redis.exceptions.ConnectionError as err:
+        if os.environ.get("CI"):
+            pytest.fail(f"Redis is required in CI but unreachable at {REDIS_URL}: {err}")
+        pytest.skip(f"no Redis server reachable at {REDIS_URL}: {err}")
+    prefix = f"venuebook-test-{os.getpid()}"
+    yield prefix
+    for key in server.scan_iter(match=f"*{prefix}*"):
+        server.delete(key)
+    server.close()
+
+
+def test_workers_sharing_redis_share_the_sign_in_counts(make_app, redis_prefix):
+    """Guesses at one account, spread over two workers and four addresses, are counted once.
+
+    Two app instances stand for two gunicorn workers: each builds its own storage connection
+    at start, and only what is in Redis is common to them.
+    """
+    from app import create_app
+
+    first = make_app(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=REDIS_URL,
+                     RATELIMIT_KEY_PREFIX=redis_prefix, LOGIN_RATE_LIMIT="10 per minute",
+                     LOGIN_ACCOUNT_RATE_LIMIT="3 per minute")
+
+    def attempt(app, address: str, password: str) -> int:
+        return app.test_client().post("/api/v1/auth/tokens",
+                                      json={"email": CREATOR, "password": password},
+                                      environ_base={"REMOTE_ADDR": address}).status_code
+
+    answers = [attempt(first, f"198.51.100.{n}", "wrong-guess") for n in range(2)]
+    second = create_app(dict(first.config))  # what another worker builds at start
+    try:
+        answers += [attempt(second, "198.51.100.7", "wrong-guess"),
+                    attempt(second, "198.51.100.8", PASSWORD)]
+    finally:
+        with second.app_context():
+            db.engine.dispose()
+    assert answers == [401, 401, 401, 429]
+
+
+@pytest.mark.parametrize(("argv", "environ", "storage", "warned"), [
+    (["gunicorn", "-w", "4", "wsgi:app"], {}, "memory://", True),
+    (["gunicorn", "--workers=3", "-b", "127.0.0.1:8000", "wsgi:app"], {}, "memory://", True),
+    (["gunicorn", "wsgi:app"], {"WEB_CONCURRENCY": "2"}, "memory://", True),
+    (["gunicorn", "-w", "4", "wsgi:app"], {}, REDIS_URL, False),
+    (["gunicorn", "-w", "1", "wsgi:app"], {}, "memory://", False),
+    (["flask", "run", "-w", "4"], {}, "memory://", False),  # not gunicorn: -w means nothing
+])
+def test_several_workers_on_memory_storage_are_warned_at_start(monkeypatch, tmp_path, argv,
+                                                               environ, storage, warned):
+    from app import create_app
+
+    monkeypatch.setattr(sys, "argv", argv)
+    monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    logger = logging.getLogger("venuebook.config")
+    capture = _Capture()
+    logger.addHandler(capture)
+    try:
+        create_app({"TESTING": True, "SECRET_KEY": "x", "LOG_JSON": False, "LOG_LEVEL": "WARNING",
+                    "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'warn.sqlite3'}",
+                    "RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": storage})
+    finally:
+        logger.removeHandler(capture)
+    warnings = [json.loads(line)["message"] for line in capture.lines]
+    if warned:
+        assert len(warnings) == 1 and "RATELIMIT_STORAGE_URI" in warnings[0], warnings
+    else:
+        assert warnings == []

@@ -1,8 +1,9 @@
 """Many creators press "book" on the same evening slot at once: exactly one gets it.
 
-On PostgreSQL the guarantee is the exclusion constraint ``bookings_no_overlap``; the xfail
-variant drops it and shows the same race then double-books (the Python check alone is not
-enough: every request sees the slot free before any of them commits).
+On PostgreSQL the guarantee is the exclusion constraint ``bookings_no_overlap``; its twin
+drops it and asserts that the same race then double-books (the Python check alone is not
+enough: every request sees the slot free before any of them commits). The twin fails if the
+race ever stops breaking without the constraint: then this test no longer proves anything.
 """
 
 from __future__ import annotations
@@ -94,8 +95,6 @@ def test_32_threads_one_slot_one_booking_postgresql(pg_race_app):
 
 
 @pytest.mark.postgres
-@pytest.mark.xfail(reason="without the exclusion constraint concurrent requests double-book",
-                   strict=False)
 def test_without_the_guard_the_race_double_books(pg_race_app):
     with pg_race_app.app_context():
         db.session.execute(text("ALTER TABLE bookings DROP CONSTRAINT bookings_no_overlap"))
@@ -103,7 +102,8 @@ def test_without_the_guard_the_race_double_books(pg_race_app):
     try:
         tokens = _prepare(pg_race_app, THREADS)
         _race(pg_race_app, tokens, resource_id(_Api(pg_race_app), "vjc-live-01"))
-        assert _active_bookings(pg_race_app) == 1
+        # measured: 23 to 28 of the 32 requests book the slot
+        assert _active_bookings(pg_race_app) > 1
     finally:
         with pg_race_app.app_context():
             db.session.execute(text("TRUNCATE bookings CASCADE"))
