@@ -77,6 +77,7 @@ class StandIn:
         self.alipay: dict[str, Order] = {}
         self.unsigned_requests = 0
         self.fail_refunds = False
+        self.paths: list[str] = []
         self.server = make_server("127.0.0.1", 0, self._app(), threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -85,6 +86,7 @@ class StandIn:
     def reset(self) -> None:
         self.wechat.clear()
         self.alipay.clear()
+        self.paths.clear()
         self.unsigned_requests = 0
         self.fail_refunds = False
 
@@ -203,6 +205,7 @@ class StandIn:
 
     def _app(self) -> Flask:
         app = Flask("payment-standin")
+        app.before_request(lambda: self.paths.append(request.path) and None)
 
         @app.post("/v3/pay/transactions/native")
         def wechat_native():

@@ -96,6 +96,14 @@ def _outcomes(api) -> list[str]:
                                        .order_by(ProviderNotification.id)))
 
 
+def _paid_at_provider(api, standin, provider: str) -> tuple[int, dict]:
+    """A booking whose order the creator has paid at the provider, nobody told us yet."""
+    booking_id = _booking(api)
+    order = _open(api, standin, booking_id, provider)
+    standin.pay(provider, order["order_no"])
+    return booking_id, order
+
+
 def _pay_online(api, standin, provider: str, booking_id: int) -> dict:
     order = _open(api, standin, booking_id, provider)
     standin.pay(provider, order["order_no"])
@@ -132,9 +140,7 @@ def test_a_paid_order(paying, standin, provider):
 
 @pytest.mark.parametrize("provider", BOTH)
 def test_the_same_notification_twice_changes_nothing(paying, standin, provider):
-    booking_id = _booking(paying)
-    order = _open(paying, standin, booking_id, provider)
-    standin.pay(provider, order["order_no"])
+    booking_id, order = _paid_at_provider(paying, standin, provider)
     notification = _notification(standin, provider, order["order_no"])
     assert _accepted(provider, _notify(paying, provider, notification))
     assert _accepted(provider, _notify(paying, provider, notification))  # success again
@@ -146,9 +152,7 @@ def test_the_same_notification_twice_changes_nothing(paying, standin, provider):
 
 @pytest.mark.parametrize("provider", BOTH)
 def test_a_forged_notification_is_refused_and_kept(paying, standin, provider):
-    booking_id = _booking(paying)
-    order = _open(paying, standin, booking_id, provider)
-    standin.pay(provider, order["order_no"])
+    booking_id, order = _paid_at_provider(paying, standin, provider)
     forged = _notification(standin, provider, order["order_no"], key=new_key())
     answer = _notify(paying, provider, forged)
     assert not _accepted(provider, answer)
@@ -168,11 +172,36 @@ def test_a_forged_notification_is_refused_and_kept(paying, standin, provider):
     _clean(paying)
 
 
+def test_a_notification_naming_another_signing_key_is_forged_without_asking_anyone(paying,
+                                                                                   standin):
+    booking_id, order = _paid_at_provider(paying, standin, "wechat")
+    notification = _notification(standin, "wechat", order["order_no"])
+    notification["headers"]["Wechatpay-Serial"] = "5157F09EFDC096DE15EBE81A47057A72"
+    assert not _accepted("wechat", _notify(paying, "wechat", notification))
+    assert "/v3/certificates" not in standin.paths  # the SDK would have fetched them
+    assert _outcomes(paying) == ["forged"]
+
+
+def test_a_notification_that_fails_to_apply_is_kept_and_asked_again(paying, standin,
+                                                                    monkeypatch):
+    booking_id, order = _paid_at_provider(paying, standin, "alipay")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(online, "settle", broken)
+    notification = _notification(standin, "alipay", order["order_no"])
+    assert not _accepted("alipay", _notify(paying, "alipay", notification))
+    assert _outcomes(paying) == ["error"]
+    monkeypatch.undo()
+    assert _accepted("alipay", _notify(paying, "alipay", notification))  # the provider retries
+    assert _listing(paying, booking_id)["paid_fen"] == 18000
+    assert _outcomes(paying) == ["error", "paid"]
+
+
 @pytest.mark.parametrize("provider", BOTH)
 def test_an_amount_mismatch_is_refused_and_logged(paying, standin, provider, caplog):
-    booking_id = _booking(paying)
-    order = _open(paying, standin, booking_id, provider)
-    standin.pay(provider, order["order_no"])
+    booking_id, order = _paid_at_provider(paying, standin, provider)
     with caplog.at_level(logging.WARNING, logger="venuebook.payments"):
         answer = _notify(paying, provider, _notification(standin, provider, order["order_no"],
                                                          amount_fen=100))
