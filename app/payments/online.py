@@ -76,6 +76,7 @@ def open_order(session: Session, owner: User, booking_id: int, provider: str,
             return existing
         # the amount changed (the desk collected a part) or the code expired: a new order
         existing.status = "closed"
+        session.flush()  # closed before the new one is inserted: one open order at a time
     client = client_of(provider)  # only now: others learn nothing, not even "not configured"
     order = OnlineOrder(order_no=new_order_no(booking.id, now), booking_id=booking.id,
                         provider=provider, amount_fen=due, status="created", created_at=now)

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.finance.reconcile import reconcile
@@ -262,6 +263,22 @@ def test_an_order_follows_what_is_still_due(paying, standin):
                                        _notification(standin, "wechat", second["order_no"])))
     assert _listing(paying, booking_id)["outstanding_fen"] == 0
     _clean(paying)
+
+
+def test_the_database_keeps_one_open_order_per_booking_and_provider(paying, standin):
+    booking_id = _booking(paying)
+    _open(paying, standin, booking_id, "wechat")
+    with paying.app.app_context():
+        db.session.add(OnlineOrder(order_no="VBSECONDOPEN", booking_id=booking_id,
+                                   provider="wechat", amount_fen=18000, status="created"))
+        with pytest.raises(IntegrityError):
+            db.session.flush()
+        db.session.rollback()
+        db.session.add(OnlineOrder(order_no="VBALIPAYOPEN", booking_id=booking_id,
+                                   provider="alipay", amount_fen=18000, status="created"))
+        db.session.add(OnlineOrder(order_no="VBOLDCLOSED", booking_id=booking_id,
+                                   provider="wechat", amount_fen=9000, status="closed"))
+        db.session.commit()
 
 
 @pytest.mark.parametrize("provider", BOTH)
