@@ -8,8 +8,9 @@ racing a query, changes nothing the second time.
 
 Where the provider's HTTP calls sit relative to our transaction:
 
-* Creating an order calls the provider while the booking is locked, before our commit. If the
-  commit then fails the provider holds an order nobody was shown; it expires unpaid.
+* Creating an order calls the provider while the booking is locked, before our commit (with a
+  short timeout: on SQLite that lock is the database's one write lock). If the commit then
+  fails the provider holds an order nobody was shown; it expires unpaid.
 * A refund is never sent inside the transaction that decides it. Cancelling in time only
   commits the cancellation; the booking itself — cancelled in time, online payments not yet
   given back — is the durable request. ``refund_due`` (the scheduler, every 30 seconds) sends
@@ -254,7 +255,12 @@ def refund(session: Session, actor: User | None, payment_id: int, *, amount_fen:
 
 
 def refund_due(session: Session, now: datetime, client_of: ClientOf) -> int:
-    """The scheduler's sweep: bookings cancelled in time get back what they paid online."""
+    """The scheduler's sweep: bookings cancelled in time get back what they paid online.
+
+    Like every job it is one transaction, so a refund recorded early in the sweep stays locked
+    while the next provider is asked; refunds are few, and a failure rolls the whole sweep back
+    to be asked again under the same numbers.
+    """
     due = session.execute(
         select(Payment.id).join(Booking, Booking.id == Payment.booking_id)
         .where(Booking.status == "cancelled", Booking.late_cancel.is_(False),
