@@ -90,6 +90,7 @@ def register_blueprints(app: Flask) -> None:
     from app.finance.pages import finance_pages
     from app.finance.routes import finance_api
     from app.notify.routes import notify_bp
+    from app.payments.online_routes import online_api, online_pages
     from app.payments.pages import payments_pages
     from app.payments.routes import payments_api
     from app.vouchers.pages import money_pages
@@ -98,5 +99,6 @@ def register_blueprints(app: Flask) -> None:
     for blueprint in (core_bp, openapi_bp, cli, catalog_pages, catalog_api, accounts_pages,
                       accounts_api, admin_pages, admin_api, operator_pages, booking_api,
                       booking_pages, calendar_bp, money_api, checkin_api, checkin_pages, money_pages,
-                      finance_api, notify_bp, finance_pages, payments_api, payments_pages):
+                      finance_api, notify_bp, finance_pages, payments_api, payments_pages,
+                      online_api, online_pages):
         app.register_blueprint(blueprint)

@@ -51,6 +51,33 @@ def web_worker_count(argv: Sequence[str], environ: Mapping[str, str]) -> int:
     return int(workers) if str(workers).isdigit() else 1
 
 
+def _secret_text(env, name: str) -> str:
+    """A key given inline (``NAME``) or as a file (``NAME_FILE``), as PEM keys usually are."""
+    if env.get(name):
+        return env[name]
+    path = env.get(f"{name}_FILE")
+    return Path(path).read_text() if path else ""
+
+
+def payment_settings(env) -> dict:
+    """Online payment: a provider is offered only when all of its settings are present."""
+    return {
+        "WECHATPAY_MCHID": env.get("WECHATPAY_MCHID", ""),
+        "WECHATPAY_APPID": env.get("WECHATPAY_APPID", ""),
+        "WECHATPAY_API_V3_KEY": env.get("WECHATPAY_API_V3_KEY", ""),
+        "WECHATPAY_CERT_SERIAL_NO": env.get("WECHATPAY_CERT_SERIAL_NO", ""),
+        "WECHATPAY_PRIVATE_KEY": _secret_text(env, "WECHATPAY_PRIVATE_KEY"),
+        "WECHATPAY_PUBLIC_KEY": _secret_text(env, "WECHATPAY_PUBLIC_KEY"),
+        "WECHATPAY_PUBLIC_KEY_ID": env.get("WECHATPAY_PUBLIC_KEY_ID", ""),
+        "WECHATPAY_GATEWAY": env.get("WECHATPAY_GATEWAY", ""),
+        "ALIPAY_APPID": env.get("ALIPAY_APPID", ""),
+        "ALIPAY_APP_PRIVATE_KEY": _secret_text(env, "ALIPAY_APP_PRIVATE_KEY"),
+        "ALIPAY_PUBLIC_KEY": _secret_text(env, "ALIPAY_PUBLIC_KEY"),
+        "ALIPAY_GATEWAY": env.get("ALIPAY_GATEWAY", ""),
+        "PAYMENT_QUERY_AFTER_MINUTES": int(env.get("PAYMENT_QUERY_AFTER_MINUTES", "5")),
+    }
+
+
 def load_settings(instance_path: Path) -> dict:
     env = os.environ
     database_url = env.get("DATABASE_URL") or f"sqlite:///{instance_path / 'venuebook.sqlite3'}"
@@ -83,4 +110,5 @@ def load_settings(instance_path: Path) -> dict:
         "LOG_JSON": env.get("LOG_JSON", "1") == "1",
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
         "MAX_CONTENT_LENGTH": 4 * 1024 * 1024,
+        **payment_settings(env),
     }

@@ -30,6 +30,8 @@ from app.finance.reconcile import reconcile
 from app.finance.service import draft
 from app.ledger.models import JournalEntry
 from app.notify.service import deliver_due, enqueue, sender_from_config
+from app.payments.online import query_stale_orders, refund_due
+from app.payments.providers import app_client
 from app.vouchers.service import expire_due
 
 log = logging.getLogger("venuebook.jobs")
@@ -107,6 +109,17 @@ def job_deliver(session, moment) -> int:
     return deliver_due(session, sender_from_config(current_app.config), moment)["sent"]
 
 
+def job_payment_queries(session, moment) -> int:
+    """Online orders whose notification is late are confirmed by asking the provider."""
+    after = timedelta(minutes=current_app.config["PAYMENT_QUERY_AFTER_MINUTES"])
+    return query_stale_orders(session, moment, app_client, after)
+
+
+def job_online_refunds(session, moment) -> int:
+    """Bookings cancelled in time get their online payments back through the provider."""
+    return refund_due(session, moment, app_client)
+
+
 # name: (function, seconds between runs). Order matters at start: no-shows before expiry.
 JOBS = {
     "no_shows": (job_no_shows, 60),
@@ -116,6 +129,8 @@ JOBS = {
     "draft_statements": (job_draft_statements, 3600),
     "reconcile": (job_reconcile, 24 * 3600),
     "deliver": (job_deliver, 30),
+    "payment_queries": (job_payment_queries, 60),
+    "online_refunds": (job_online_refunds, 30),
 }
 
 

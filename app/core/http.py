@@ -29,8 +29,9 @@ from app.extensions import csrf, db, limiter
 log = logging.getLogger("venuebook.errors")
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-# Endpoints that take credentials in the body and use no ambient cookie authority.
-CSRF_EXEMPT_ENDPOINTS = {"accounts_api.create_token"}
+# Endpoints that take credentials in the body and use no ambient cookie authority; payment
+# providers' notifications carry their own signature instead.
+CSRF_EXEMPT_ENDPOINTS = {"accounts_api.create_token", "online_api.notify"}
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "

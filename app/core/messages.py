@@ -70,6 +70,9 @@ MESSAGES.update({
                                  "must refund the difference before the booking can be moved."),
     "refund_too_large": _l("That is more than can still be refunded of this payment."),
     "payments_not_configured": _l("Online payment with this provider is not available."),
+    "nothing_due": _l("Nothing is left to pay for this booking."),
+    "provider_unavailable": _l("The payment provider could not be reached or refused; nothing "
+                               "was changed. Please try again in a moment."),
 })
 
 MESSAGES.update({

@@ -130,6 +130,10 @@ def refuse_nul_characters() -> None:
         raise NotFound()
     sources = [request.args]
     if request.mimetype in FORM_TYPES:
+        if request.mimetype == "application/x-www-form-urlencoded":
+            # keep the raw body readable after the form is parsed: a payment provider's
+            # signed notification is verified over its exact bytes
+            request.get_data(cache=True, parse_form_data=False)
         sources.append(request.form)
     fields = {_field_name(name): [NUL_PROBLEM] for source in sources
               for name, values in source.lists()

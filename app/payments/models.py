@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import User
@@ -60,6 +60,10 @@ class OnlineOrder(Base):
         CheckConstraint("amount_fen > 0", name="amount_positive"),
         CheckConstraint("provider IN ('wechat', 'alipay')", name="provider_known"),
         CheckConstraint("status IN ('created', 'paid', 'closed', 'refunded')", name="status_known"),
+        # one open order per booking and provider: two "pay" taps never leave two codes to pay
+        Index("uq_online_orders_open", "booking_id", "provider", unique=True,
+              sqlite_where=text("status = 'created'"),
+              postgresql_where=text("status = 'created'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

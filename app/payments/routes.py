@@ -10,8 +10,9 @@ from app.core.api import load
 from app.core.auth import require_roles
 from app.core.clock import now
 from app.extensions import db
-from app.payments import service
+from app.payments import online, service
 from app.payments.labels import METHOD_LABELS
+from app.payments.providers import app_client
 from app.payments.schemas import (
     PaymentListSchema,
     PaymentRequestSchema,
@@ -94,7 +95,8 @@ def record_payment(booking_id: int):
 @payments_api.post("/payments/<int:payment_id>/refund")
 @require_roles("finance", "admin")
 def refund_payment(payment_id: int):
-    """Give back (part of) a payment, as a new record; the original is never changed.
+    """Give back (part of) a payment, as a new record; the original is never changed. A
+    payment made online is given back through its provider first.
     ---
     post:
       tags: [payments]
@@ -117,8 +119,9 @@ def refund_payment(payment_id: int):
         422: {$ref: "#/components/responses/Error422"}
     """
     data = load(RefundRequestSchema())
-    back = service.refund(db.session, current_user, payment_id, amount_fen=data["amount_fen"],
-                          note=data["note"], reference=data["reference"], at=now())
+    back = online.refund(db.session, current_user, payment_id, amount_fen=data["amount_fen"],
+                         note=data["note"], reference=data["reference"], at=now(),
+                         client_of=app_client)
     body = PaymentSchema().dump(back)
     db.session.commit()
     return jsonify(body), 201

@@ -1,9 +1,10 @@
 from marshmallow import Schema, fields, validate
 
 from app.core.schemas import POSITIVE
-from app.payments.models import DESK_METHODS
+from app.payments.models import DESK_METHODS, PROVIDERS
 
-__all__ = ["PaymentRequestSchema", "RefundRequestSchema", "PaymentSchema", "PaymentListSchema"]
+__all__ = ["PaymentRequestSchema", "RefundRequestSchema", "PaymentSchema", "PaymentListSchema",
+           "OnlineOrderRequestSchema", "OnlineOrderSchema"]
 
 
 class PaymentRequestSchema(Schema):
@@ -28,7 +29,9 @@ class PaymentSchema(Schema):
     reference = fields.String()
     note = fields.String()
     refund_of_id = fields.Integer(allow_none=True)
-    online = fields.Boolean(attribute="order_id", dump_only=True)
+    # a Boolean field over ``order_id`` dumped the order's id, not true/false
+    online = fields.Function(lambda p: p.order_id is not None, dump_only=True,
+                             metadata={"type": "boolean"})
     at = fields.AwareDateTime(required=True)
     recorded_by = fields.Function(lambda p: p.recorded_by.display_name if p.recorded_by else None)
 
@@ -39,3 +42,18 @@ class PaymentListSchema(Schema):
     refunded_fen = fields.Integer(required=True)
     outstanding_fen = fields.Integer(required=True,
                                      metadata={"description": "negative: a refund is due"})
+
+
+class OnlineOrderRequestSchema(Schema):
+    provider = fields.String(required=True, validate=validate.OneOf(PROVIDERS))
+
+
+class OnlineOrderSchema(Schema):
+    order_no = fields.String(required=True)
+    provider = fields.String(required=True)
+    amount_fen = fields.Integer(required=True)
+    status = fields.String(required=True)
+    code_url = fields.Function(lambda o: o.pay_url if o.provider == "wechat" else None,
+                               metadata={"description": "WeChat Pay: show as a QR code"})
+    pay_url = fields.Function(lambda o: o.pay_url if o.provider == "alipay" else None,
+                              metadata={"description": "Alipay: open this page"})

@@ -1,7 +1,7 @@
 """policy as data: membership end, program district/dates/strike policy, strikes per program
 
 Revision ID: 0011_policy
-Revises: 0009_payments
+Revises: 0010_online
 Create Date: 2026-11-29 21:48:38.913466
 
 """
@@ -12,7 +12,7 @@ import app.core.db
 
 # revision identifiers, used by Alembic.
 revision = '0011_policy'
-down_revision = '0009_payments'
+down_revision = '0010_online'
 branch_labels = None
 depends_on = None
 

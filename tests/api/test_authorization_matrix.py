@@ -243,6 +243,16 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/api/v1/admin/enterprises/<int:enterprise_id>/residencies"): Row(
         "/api/v1/admin/enterprises/{enterprise}/residencies", only({"admin": 201}),
         _json({"program": "yangpu-livestream-voucher", "valid_from": "2027-01-01"})),
+    # ---- self-pay online: the owner ----------------------------------------------------------
+    # no provider is configured here: the owner gets as far as 409 (or 422: nothing due)
+    ("POST", "/api/v1/bookings/<int:booking_id>/payments/online"): Row(
+        "/api/v1/bookings/{booking}/payments/online",
+        only({"creator": (409, 422)}, **OWNER_ONLY), _json({"provider": "wechat"})),
+    ("POST", "/api/v1/bookings/<int:booking_id>/payments/online/check"): Row(
+        "/api/v1/bookings/{booking}/payments/online/check", only({"creator": 200}, **OWNER_ONLY)),
+    # the providers' notifications carry no account: signed by the provider instead
+    ("POST", "/api/v1/payments/notify/<any(wechat, alipay):provider>"): Row(
+        "/api/v1/payments/notify/wechat", {role: 409 for role in ROLES}),
 }
 
 
