@@ -12,3 +12,5 @@ from app.ledger import models as ledger_models  # noqa: F401
 from app.notify import models as notify_models  # noqa: F401
 from app.quota import models as quota_models  # noqa: F401
 from app.vouchers import models as voucher_models  # noqa: F401
+from app.ops import models as ops_models  # noqa: F401
+from app.privacy import models as privacy_models  # noqa: F401
