@@ -15,6 +15,7 @@ import signal
 import threading
 import time
 from datetime import timedelta
+from pathlib import Path
 
 from flask import Flask, current_app, url_for
 from sqlalchemy import create_engine, select, text
@@ -30,6 +31,9 @@ from app.finance.reconcile import reconcile
 from app.finance.service import draft
 from app.ledger.models import JournalEntry
 from app.notify.service import deliver_due, enqueue, sender_from_config
+from app.ops.backup import create_backup, prune
+from app.ops.models import Heartbeat
+from app.ops.rules import BACKUP_PREFIX
 from app.vouchers.service import expire_due
 
 log = logging.getLogger("venuebook.jobs")
@@ -107,6 +111,24 @@ def job_deliver(session, moment) -> int:
     return deliver_due(session, sender_from_config(current_app.config), moment)["sent"]
 
 
+def job_backup(session, moment) -> int:
+    """Nightly on SQLite: a backup unless one was made in the last 20 hours; keep BACKUP_KEEP.
+
+    PostgreSQL sites back up with pg_dump from cron and WAL archiving (README, Operations).
+    """
+    if session.get_bind().dialect.name != "sqlite":
+        return 0
+    directory = Path(current_app.config["BACKUP_DIR"])
+    if directory.is_dir():
+        recent = [p for p in directory.iterdir() if p.name.startswith(BACKUP_PREFIX)
+                  and p.suffix == ".sqlite3" and time.time() - p.stat().st_mtime < 20 * 3600]
+        if recent:
+            return 0
+    create_backup(db.engine, directory, moment)
+    prune(directory, int(current_app.config["BACKUP_KEEP"]))
+    return 1
+
+
 # name: (function, seconds between runs). Order matters at start: no-shows before expiry.
 JOBS = {
     "no_shows": (job_no_shows, 60),
@@ -116,7 +138,21 @@ JOBS = {
     "draft_statements": (job_draft_statements, 3600),
     "reconcile": (job_reconcile, 24 * 3600),
     "deliver": (job_deliver, 30),
+    "backup": (job_backup, 3600),
 }
+
+
+def _heartbeat(name: str, ok: bool, result) -> None:
+    """Record the run in its own transaction, so a failed job still shows the scheduler alive."""
+    try:
+        beat = db.session.get(Heartbeat, name) or Heartbeat(job=name)
+        beat.last_run_at, beat.ok = now(), ok
+        beat.result = int(result) if isinstance(result, int) else None
+        db.session.add(beat)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        log.exception("heartbeat not written", extra={"job": name})
 
 
 def run_job(app: Flask, name: str):
@@ -128,10 +164,12 @@ def run_job(app: Flask, name: str):
             result = function(db.session, now())
             db.session.commit()
             log.info("job done", extra={"job": name, "result": result})
+            _heartbeat(name, True, result)
             return result
         except Exception:
             db.session.rollback()
             log.exception("job failed", extra={"job": name})
+            _heartbeat(name, False, None)
             return None
         finally:
             db.session.remove()
