@@ -66,11 +66,12 @@ def register_blueprints(app: Flask) -> None:
     from app.notify.routes import notify_bp
     from app.ops.cli import ops_cli
     from app.ops.routes import ops_bp
+    from app.privacy.routes import privacy_pages
     from app.vouchers.pages import money_pages
     from app.vouchers.routes import money_api
 
     for blueprint in (core_bp, openapi_bp, cli, catalog_pages, catalog_api, accounts_pages,
                       accounts_api, admin_pages, admin_api, operator_pages, booking_api,
                       booking_pages, calendar_bp, money_api, checkin_api, checkin_pages, money_pages,
-                      finance_api, notify_bp, finance_pages, ops_cli, ops_bp):
+                      finance_api, notify_bp, finance_pages, ops_cli, ops_bp, privacy_pages):
         app.register_blueprint(blueprint)

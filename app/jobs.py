@@ -34,6 +34,7 @@ from app.notify.service import deliver_due, enqueue, sender_from_config
 from app.ops.backup import create_backup, prune
 from app.ops.models import Heartbeat
 from app.ops.rules import BACKUP_PREFIX
+from app.privacy.service import apply_retention
 from app.vouchers.service import expire_due
 
 log = logging.getLogger("venuebook.jobs")
@@ -129,6 +130,12 @@ def job_backup(session, moment) -> int:
     return 1
 
 
+def job_retention(session, moment) -> int:
+    """Apply the retention settings (README, Operations): see app.privacy.service."""
+    return apply_retention(session, moment,
+                           notification_days=int(current_app.config["RETENTION_NOTIFICATION_DAYS"]))
+
+
 # name: (function, seconds between runs). Order matters at start: no-shows before expiry.
 JOBS = {
     "no_shows": (job_no_shows, 60),
@@ -139,6 +146,7 @@ JOBS = {
     "reconcile": (job_reconcile, 24 * 3600),
     "deliver": (job_deliver, 30),
     "backup": (job_backup, 3600),
+    "retention": (job_retention, 24 * 3600),
 }
 
 
