@@ -92,19 +92,24 @@ def _run(command: list[str], env: dict[str, str]) -> None:
         raise BackupError(f"{Path(command[0]).name} failed: {done.stderr.strip()[:2000]}")
 
 
+def _sqlite_copy(source_path: Path, target_path: Path) -> None:
+    """Page by page with SQLite's backup API: a consistent snapshot even while others write."""
+    source = sqlite3.connect(source_path)
+    target = sqlite3.connect(target_path)
+    try:
+        source.backup(target)
+    finally:
+        target.close()
+        source.close()
+
+
 def create_backup(engine: Engine, directory: Path, moment: datetime) -> Path:
     """Write a backup file and its .sha256 into ``directory``; return the file's path."""
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / backup_name(moment, engine.dialect.name)
     partial = target.with_name(target.name + ".partial")
     if engine.dialect.name == "sqlite":
-        source = sqlite3.connect(engine.url.database)
-        copy = sqlite3.connect(partial)
-        try:
-            source.backup(copy)
-        finally:
-            copy.close()
-            source.close()
+        _sqlite_copy(Path(engine.url.database), partial)
     else:
         url, env = _libpq(engine)
         _run([pg_tool("pg_dump", engine), "--format=custom", "--no-owner", "--no-privileges",
@@ -137,13 +142,7 @@ def restore_backup(engine: Engine, path: Path) -> None:
                           f"{', '.join(sorted(tables)[:3])}); restore only into an empty one")
     engine.dispose()  # no pooled connection may hold the file or the database meanwhile
     if kind == "sqlite":
-        source = sqlite3.connect(path)
-        target = sqlite3.connect(engine.url.database)
-        try:
-            source.backup(target)
-        finally:
-            target.close()
-            source.close()
+        _sqlite_copy(path, Path(engine.url.database))
     else:
         url, env = _libpq(engine)
         _run([pg_tool("pg_restore", engine), "--no-owner", "--no-privileges", "--exit-on-error",
