@@ -90,9 +90,12 @@ def register_blueprints(app: Flask) -> None:
     from app.finance.pages import finance_pages
     from app.finance.routes import finance_api
     from app.notify.routes import notify_bp
+    from app.ops.cli import ops_cli
+    from app.ops.routes import ops_bp
     from app.payments.online_routes import online_api, online_pages
     from app.payments.pages import payments_pages
     from app.payments.routes import payments_api
+    from app.privacy.routes import privacy_pages
     from app.vouchers.pages import money_pages
     from app.vouchers.routes import money_api
 
@@ -100,5 +103,5 @@ def register_blueprints(app: Flask) -> None:
                       accounts_api, admin_pages, admin_api, operator_pages, booking_api,
                       booking_pages, calendar_bp, money_api, checkin_api, checkin_pages, money_pages,
                       finance_api, notify_bp, finance_pages, payments_api, payments_pages,
-                      online_api, online_pages):
+                      online_api, online_pages, ops_cli, ops_bp, privacy_pages):
         app.register_blueprint(blueprint)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import click
 from flask import Blueprint, current_app
@@ -11,12 +12,15 @@ from app.accounts.seed import load_demo
 from app.accounts.service import certify, create_user, issue_token, require_user
 from app.catalog.seed import load_catalog
 from app.checkin.keys import create_key, retire
+from app.core.clock import now
 from app.core.errors import AppError
 from app.extensions import db
+from app.finance.archive import audit_archive
 from app.finance.reconcile import format_report, reconcile
 from app.jobs import JOBS, run_job, run_scheduler
 
 cli = Blueprint("cli", __name__, cli_group=None)
+MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 
 
 def _fail(err: AppError) -> None:
@@ -108,13 +112,28 @@ def finance_group() -> None:
 def finance_reconcile(month: str) -> None:
     """Check every invariant for the month; exit 1 with a list when any is violated."""
 
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
+    if not MONTH.fullmatch(month):
         raise click.BadParameter("use YYYY-MM", param_hint="--month")
     report = reconcile(db.session, month)
     db.session.rollback()
     click.echo(format_report(report))
     if not report.ok:
         raise SystemExit(1)
+
+
+@finance_group.command("audit-export")
+@click.option("--from", "first", required=True, help="First month, YYYY-MM.")
+@click.option("--to", "last", required=True, help="Last month, YYYY-MM.")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+def finance_audit_export(first: str, last: str, out: Path) -> None:
+    """Journal, audit log and statements of the period as one ZIP with a SHA-256 manifest."""
+
+    for value, hint in ((first, "--from"), (last, "--to")):
+        if not MONTH.fullmatch(value):
+            raise click.BadParameter("use YYYY-MM", param_hint=hint)
+    out.write_bytes(audit_archive(db.session, first, last, now()))
+    db.session.rollback()
+    click.echo(str(out))
 
 
 @cli.cli.group("keys")

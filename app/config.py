@@ -111,4 +111,13 @@ def load_settings(instance_path: Path) -> dict:
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
         "MAX_CONTENT_LENGTH": 4 * 1024 * 1024,
         **payment_settings(env),
+        # operations (README "Operations")
+        "BACKUP_DIR": env.get("BACKUP_DIR") or str(instance_path / "backups"),
+        "BACKUP_KEEP": int(env.get("BACKUP_KEEP", "14")),
+        "SCHEDULER_HEARTBEAT_MAX_AGE": int(env.get("SCHEDULER_HEARTBEAT_MAX_AGE", "600")),
+        "OUTBOX_MAX_LAG": int(env.get("OUTBOX_MAX_LAG", "3600")),
+        # personal information (PIPL): how long money records keep a re-identification key,
+        # and how long notification texts (which carry names and times) are kept
+        "RETENTION_FINANCE_YEARS": int(env.get("RETENTION_FINANCE_YEARS", "30")),
+        "RETENTION_NOTIFICATION_DAYS": int(env.get("RETENTION_NOTIFICATION_DAYS", "365")),
     }

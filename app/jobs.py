@@ -15,6 +15,7 @@ import signal
 import threading
 import time
 from datetime import timedelta
+from pathlib import Path
 
 from flask import Flask, current_app, url_for
 from sqlalchemy import create_engine, select, text
@@ -30,8 +31,12 @@ from app.finance.reconcile import reconcile
 from app.finance.service import draft
 from app.ledger.models import JournalEntry
 from app.notify.service import deliver_due, enqueue, sender_from_config
+from app.ops.backup import create_backup, prune
+from app.ops.models import Heartbeat
+from app.ops.rules import BACKUP_PREFIX
 from app.payments.online import query_stale_orders, refund_due
 from app.payments.providers import app_client
+from app.privacy.service import apply_retention
 from app.vouchers.service import expire_due
 
 log = logging.getLogger("venuebook.jobs")
@@ -120,6 +125,30 @@ def job_online_refunds(session, moment) -> int:
     return refund_due(session, moment, app_client)
 
 
+def job_backup(session, moment) -> int:
+    """Nightly on SQLite: a backup unless one was made in the last 20 hours; keep BACKUP_KEEP.
+
+    PostgreSQL sites back up with pg_dump from cron and WAL archiving (README, Operations).
+    """
+    if session.get_bind().dialect.name != "sqlite":
+        return 0
+    directory = Path(current_app.config["BACKUP_DIR"])
+    if directory.is_dir():
+        recent = [p for p in directory.iterdir() if p.name.startswith(BACKUP_PREFIX)
+                  and p.suffix == ".sqlite3" and time.time() - p.stat().st_mtime < 20 * 3600]
+        if recent:
+            return 0
+    create_backup(db.engine, directory, moment)
+    prune(directory, int(current_app.config["BACKUP_KEEP"]))
+    return 1
+
+
+def job_retention(session, moment) -> int:
+    """Apply the retention settings (README, Operations): see app.privacy.service."""
+    return apply_retention(session, moment,
+                           notification_days=int(current_app.config["RETENTION_NOTIFICATION_DAYS"]))
+
+
 # name: (function, seconds between runs). Order matters at start: no-shows before expiry.
 JOBS = {
     "no_shows": (job_no_shows, 60),
@@ -131,7 +160,22 @@ JOBS = {
     "deliver": (job_deliver, 30),
     "payment_queries": (job_payment_queries, 60),
     "online_refunds": (job_online_refunds, 30),
+    "backup": (job_backup, 3600),
+    "retention": (job_retention, 24 * 3600),
 }
+
+
+def _heartbeat(name: str, ok: bool, result) -> None:
+    """Record the run in its own transaction, so a failed job still shows the scheduler alive."""
+    try:
+        beat = db.session.get(Heartbeat, name) or Heartbeat(job=name)
+        beat.last_run_at, beat.ok = now(), ok
+        beat.result = int(result) if isinstance(result, int) else None
+        db.session.add(beat)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        log.exception("heartbeat not written", extra={"job": name})
 
 
 def run_job(app: Flask, name: str):
@@ -143,10 +187,12 @@ def run_job(app: Flask, name: str):
             result = function(db.session, now())
             db.session.commit()
             log.info("job done", extra={"job": name, "result": result})
+            _heartbeat(name, True, result)
             return result
         except Exception:
             db.session.rollback()
             log.exception("job failed", extra={"job": name})
+            _heartbeat(name, False, None)
             return None
         finally:
             db.session.remove()

@@ -10,6 +10,8 @@ from app.core import idempotency as idempotency_models  # noqa: F401
 from app.finance import models as finance_models  # noqa: F401
 from app.ledger import models as ledger_models  # noqa: F401
 from app.notify import models as notify_models  # noqa: F401
+from app.ops import models as ops_models  # noqa: F401
 from app.payments import models as payment_models  # noqa: F401
+from app.privacy import models as privacy_models  # noqa: F401
 from app.quota import models as quota_models  # noqa: F401
 from app.vouchers import models as voucher_models  # noqa: F401

@@ -5,6 +5,8 @@ from flask import current_app
 
 from alembic import context
 
+from app.ops.guards import install_missing
+
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
 config = context.config
@@ -104,6 +106,9 @@ def run_migrations_online():
 
         with context.begin_transaction():
             context.run_migrations()
+            # At head, a database guard dropped by hand is put back (flask doctor names it).
+            if set(context.get_context().get_current_heads()) == set(context.get_head_revisions()):
+                install_missing(connection)
 
 
 if context.is_offline_mode():

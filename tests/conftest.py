@@ -79,6 +79,7 @@ def base_config(database_url: str, tmp_path: Path) -> dict:
         "WTF_CSRF_ENABLED": False,
         "LOG_JSON": False,
         "LOG_LEVEL": "WARNING",
+        "BACKUP_DIR": str(tmp_path / "backups"),  # never the checkout's instance/
     }
 
 

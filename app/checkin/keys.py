@@ -39,17 +39,32 @@ def create_key(session: Session, secret_key: str) -> SigningKey:
     return key
 
 
-def signing_key(session: Session, secret_key: str) -> tuple[str, Ed25519PrivateKey]:
-    """The newest active key, creating one if there is none (or it cannot be decrypted)."""
+def _active_key(session: Session, secret_key: str) -> tuple[str, Ed25519PrivateKey] | None:
+    """The newest active key when SECRET_KEY can decrypt it."""
     key = session.scalar(select(SigningKey).where(SigningKey.active.is_(True),
                                                   SigningKey.retired_at.is_(None))
                          .order_by(SigningKey.created_at.desc()).limit(1))
-    if key is not None:
-        try:
-            raw = _fernet(secret_key).decrypt(key.private_key_encrypted.encode())
-            return key.key_id, Ed25519PrivateKey.from_private_bytes(raw)
-        except InvalidToken:
-            pass  # SECRET_KEY changed: sign with a fresh key, old codes still verify
+    if key is None:
+        return None
+    try:
+        raw = _fernet(secret_key).decrypt(key.private_key_encrypted.encode())
+    except InvalidToken:
+        return None  # SECRET_KEY changed
+    return key.key_id, Ed25519PrivateKey.from_private_bytes(raw)
+
+
+def signing_key_usable(session: Session, secret_key: str) -> str | None:
+    """The id of the key codes would be signed with now, without creating one (for doctor)."""
+    found = _active_key(session, secret_key)
+    return found[0] if found else None
+
+
+def signing_key(session: Session, secret_key: str) -> tuple[str, Ed25519PrivateKey]:
+    """The newest active key, creating one if there is none (or it cannot be decrypted)."""
+    found = _active_key(session, secret_key)
+    if found is not None:
+        return found
+    # none, or SECRET_KEY changed: sign with a fresh key, old codes still verify
     key = create_key(session, secret_key)
     raw = _fernet(secret_key).decrypt(key.private_key_encrypted.encode())
     return key.key_id, Ed25519PrivateKey.from_private_bytes(raw)

@@ -91,9 +91,15 @@ def drop_append_only_ddl(table: str, dialect: str) -> list[str]:
     return [f"DROP TRIGGER IF EXISTS {table}_no_update", f"DROP TRIGGER IF EXISTS {table}_no_delete"]
 
 
+# Every table made append-only, so `flask doctor` can check (and `db upgrade` restore) its guard.
+APPEND_ONLY_TABLES: list[str] = []
+
+
 def make_append_only(table) -> None:
     """Attach the append-only triggers to a Table so ``create_all`` installs them too."""
     from sqlalchemy import event
+
+    APPEND_ONLY_TABLES.append(table.name)
 
     def _install(target, connection, **kw):
         for statement in append_only_ddl(target.name, connection.dialect.name):

@@ -18,13 +18,14 @@ from sqlalchemy import func, select
 
 from app.catalog.models import Venue
 from app.core.auth import require_roles
-from app.core.clock import local_today
+from app.core.clock import local_today, now
 from app.core.errors import AppError
 from app.core.i18n import localized
 from app.core.messages import message_for
 from app.core.money import format_yuan
 from app.extensions import db
 from app.finance import service
+from app.finance.archive import audit_archive
 from app.finance.charts import CHARTS
 from app.finance.models import Statement, StatementLine
 from app.finance.reconcile import reconcile
@@ -282,6 +283,19 @@ def _render_reconciliation(month: str, problem: str | None = None, status: int =
 def reconciliation():
     month, problem = _requested_month()
     return _render_reconciliation(month, problem, 200 if problem is None else 422)
+
+
+@finance_pages.get("/audit-export.zip")
+@require_roles("finance", "admin")
+def audit_export():
+    """The auditor's archive for ?from=YYYY-MM&to=YYYY-MM (one month when only from is given)."""
+    first = _month(request.args.get("from"))
+    last = _month(request.args.get("to") or request.args.get("from"))
+    if first is None or last is None or last < first:
+        abort(422)
+    body = audit_archive(db.session, first, last, now())
+    return Response(body, mimetype="application/zip", headers={
+        "Content-Disposition": f"attachment; filename=audit-{first}-{last}.zip"})
 
 
 @finance_pages.post("/periods/close")
