@@ -203,6 +203,8 @@ MATRIX: dict[tuple[str, str], Row] = {
         # the statement is a draft: finance passes authorization and is told not_issued
         "/api/v1/finance/statements/{statement}/settle", only({"finance": 422}),
         _json({"payment_reference": "ZF-MATRIX", "payment_date": "2027-01-05"})),
+    ("GET", "/api/v1/finance/programs/report"): Row(
+        f"/api/v1/finance/programs/report?month={MONTH}", only({"finance": 200, "admin": 200})),
     ("GET", "/api/v1/finance/reconciliation"): Row(
         f"/api/v1/finance/reconciliation?month={MONTH}", only({"finance": 200, "admin": 200})),
     ("POST", "/api/v1/finance/periods/<month>/close"): Row(
