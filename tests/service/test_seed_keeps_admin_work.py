@@ -53,3 +53,19 @@ def test_seed_twice_around_admin_edits(app, runner):
         assert "admin-made" in {p.code for p in room.programs}
         assert db.session.scalar(select(District.name_en).where(
             District.code == "yangpu")) == "Yangpu Dist."
+
+
+OFFICIAL = "每年最高30万元"
+OURS = "示例规则，可由管理员修改"
+
+
+def test_the_seed_marks_our_assumptions_as_configurable(app, runner):
+    """The article only says 每年最高30万元; tiers, full coverage and forfeiture are ours."""
+    assert runner.invoke(args=["seed"]).exit_code == 0
+    with app.app_context():
+        programs = db.session.scalars(select(Program)).all()
+        assert programs and all(OURS in p.description_zh for p in programs)
+        assert all("configurable" in p.description_en for p in programs)
+        huangpu = _program(HUANGPU)
+        assert OFFICIAL in huangpu.description_zh
+        assert all("示例" in t.name_zh for t in huangpu.tiers if t.code != "A")
