@@ -33,7 +33,7 @@ from app.core.money import format_yuan, parse_yuan
 from app.extensions import db
 from app.vouchers import service
 from app.vouchers.models import VOUCHER_STATES, Voucher, VoucherBatch
-from app.vouchers.routes import describe_batch
+from app.vouchers.routes import describe_batch, program_by_code
 from app.vouchers.schemas import (
     BatchRequestSchema,
     DistrictRequestSchema,
@@ -298,17 +298,10 @@ def programs():
     ), (422 if errors else 200)
 
 
-def _program(code: str) -> Program:
-    program = db.session.scalar(select(Program).where(Program.code == code))
-    if program is None:
-        raise NotFound()
-    return program
-
-
 @money_pages.route("/programs/<code>", methods=["GET", "POST"])
 @require_roles("admin")
 def program_edit(code: str):
-    program = _program(code)
+    program = program_by_code(code)
     errors: dict = {}
     if request.method == "POST":
         try:
@@ -332,7 +325,7 @@ def program_edit(code: str):
 @require_roles("admin")
 def program_active(code: str):
     active = request.form.get("active") == "1"
-    set_active(db.session, current_user.id, _program(code), active)
+    set_active(db.session, current_user.id, program_by_code(code), active)
     db.session.commit()
     flash(_("Program %(code)s reopened.", code=code) if active
           else _("Program %(code)s closed: no new bookings; holds already made are honoured.",

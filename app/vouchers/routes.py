@@ -106,7 +106,7 @@ def add_program():
     return jsonify(ProgramSchema().dump(describe_program(db.session, program))), 201
 
 
-def _program(code: str) -> Program:
+def program_by_code(code: str) -> Program:
     program = db.session.scalar(select(Program).where(Program.code == code))
     if program is None:
         raise NotFound()
@@ -136,14 +136,14 @@ def edit_program(code: str):
         404: {$ref: "#/components/responses/Error404"}
         422: {$ref: "#/components/responses/Error422"}
     """
-    program = _program(code)
+    program = program_by_code(code)
     update_program(db.session, current_user.id, program, load(ProgramUpdateSchema()))
     db.session.commit()
     return jsonify(ProgramSchema().dump(describe_program(db.session, program)))
 
 
 def _set_active(code: str, active: bool):
-    program = set_active(db.session, current_user.id, _program(code), active)
+    program = set_active(db.session, current_user.id, program_by_code(code), active)
     db.session.commit()
     return jsonify(ProgramSchema().dump(describe_program(db.session, program)))
 
