@@ -36,7 +36,7 @@ def seed_command(demo: bool) -> None:
 
     counts = load_catalog(db.session)
     click.echo(
-        f"catalog: {counts['created']} created, {counts['updated']} updated, "
+        f"catalog: {counts['created']} created, existing rows left as they are, "
         f"{'a new list version published' if counts['published'] else 'list unchanged'}"
     )
     if demo:

@@ -6,6 +6,7 @@ Also the operator's own view of their venues. Every write is audited in the serv
 from __future__ import annotations
 
 from datetime import date, timedelta
+from io import BytesIO
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -32,6 +33,7 @@ from app.audit.service import record
 from app.booking.service import venue_day
 from app.catalog import service as catalog
 from app.catalog.models import Program, Resource, Venue
+from app.catalog.photos import add_photo, photo_folder
 from app.catalog.schemas import ListVersionSchema, ResourceSchema, VenueListSchema
 from app.core.api import load
 from app.core.auth import require_roles, require_venue_access
@@ -355,6 +357,22 @@ def edit_resource(resource_id: int | None = None):
         venues=db.session.scalars(select(Venue).order_by(Venue.code)).all(),
         programs=db.session.scalars(select(Program).order_by(Program.code)).all(),
     ), (422 if errors else 200)
+
+
+@admin_pages.post("/resources/<int:resource_id>/photos")
+@require_roles("admin")
+def upload_photo(resource_id: int):
+    resource = _get(Resource, resource_id)
+    upload = request.files.get("photo")
+    try:
+        add_photo(db.session, current_user.id, resource, upload.stream if upload else BytesIO(),
+                  photo_folder())
+        db.session.commit()
+        flash(_("Photo added."), "success")
+    except ValidationFailed as err:
+        db.session.rollback()
+        flash("; ".join(str(problem) for problem in err.details["fields"]["photo"]), "error")
+    return redirect(url_for("admin.edit_resource", resource_id=resource_id))
 
 
 @admin_pages.route("/venues", methods=["GET"])

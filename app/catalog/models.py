@@ -207,6 +207,23 @@ class Resource(Base):
         return self.opening_hours or self.venue.opening_hours or DEFAULT_OPENING_HOURS
 
 
+class ResourcePhoto(Base):
+    """An uploaded photo of a resource. The files live under the instance folder with names
+    the server made up; nothing a person sent ever becomes a path."""
+
+    __tablename__ = "resource_photos"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resource_id: Mapped[int] = mapped_column(ForeignKey("resources.id", ondelete="CASCADE"),
+                                             index=True)
+    file_name: Mapped[str] = mapped_column(String(64), unique=True)
+    thumb_name: Mapped[str] = mapped_column(String(64), unique=True)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(default=now)
+
+
 class ListVersion(Base):
     """A published, numbered version of the resource list. Its snapshot never changes."""
 

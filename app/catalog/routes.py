@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, render_template, request
+from flask import Blueprint, Response, jsonify, render_template, request, send_file
 
 from app.catalog import service
 from app.catalog.models import District, Program, Venue
+from app.catalog.photos import photo_file, photo_folder, photos_by_resource
 from app.catalog.rules import KIND_LABELS, filter_items
 from app.catalog.schemas import (
     ExportQuerySchema,
@@ -16,6 +17,7 @@ from app.catalog.schemas import (
     VenueListSchema,
 )
 from app.core.api import load
+from app.core.errors import NotFound
 from app.extensions import db
 
 catalog_pages = Blueprint("catalog_pages", __name__, template_folder="templates")
@@ -186,6 +188,7 @@ def _render_list(number: int | None):
         version=version,
         is_latest=version is not None and latest is not None and version.number == latest.number,
         items=items,
+        photos=photos_by_resource(db.session, [item["id"] for item in items]),
         filters=filters,
         **_filter_choices(),
     )
@@ -199,4 +202,16 @@ def versions_page():
 @catalog_pages.get("/resources/<int:resource_id>")
 def resource_page(resource_id: int):
     resource = service.published_resource(db.session, resource_id)
-    return render_template("catalog/resource.html", item=service.describe_resource(resource))
+    return render_template("catalog/resource.html", item=service.describe_resource(resource),
+                           photos=photos_by_resource(db.session, [resource_id]).get(resource_id, []))
+
+
+@catalog_pages.get("/resources/<int:resource_id>/photos/<int:photo_id>.jpg")
+@catalog_pages.get("/resources/<int:resource_id>/photos/<int:photo_id>-thumb.jpg",
+                   endpoint="photo_thumb", defaults={"thumbnail": True})
+def photo(resource_id: int, photo_id: int, thumbnail: bool = False):
+    # the path comes from the photo's row, never from the request
+    path = photo_file(db.session, resource_id, photo_id, photo_folder(), thumbnail)
+    if path is None:
+        raise NotFound()
+    return send_file(path, mimetype="image/jpeg", max_age=86400)

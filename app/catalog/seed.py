@@ -1,7 +1,10 @@
 """Load the published resource list (and, on request, demo accounts) from ``seed/``.
 
-Idempotent: rows are matched by their codes and only changed where the file differs; a new list
-version is published only when the catalog differs from the current one.
+Adds what is missing and nothing else: rows are matched by their codes, and a row that exists is
+left as it is, because administrators edit programs, tiers, rates, rules and links after the first
+seed and a re-run must not undo their work. A program↔resource link is made only when the seed
+creates one of the two. A new list version is published only when the seed created something and
+the catalog differs from the current version.
 """
 
 from __future__ import annotations
@@ -32,30 +35,24 @@ from app.catalog.service import (
 SEED_DIR = Path(__file__).resolve().parents[2] / "seed"
 
 
-def _assign(obj: Any, values: dict[str, Any]) -> bool:
-    changed = False
-    for key, value in values.items():
-        if getattr(obj, key) != value:
-            setattr(obj, key, value)
-            changed = True
-    return changed
-
-
-def _upsert(session: Session, model, code: str, values: dict[str, Any], counts: dict, **match):
+def _upsert(session: Session, model, code: str, values: dict[str, Any], counts: dict,
+            created: set | None = None, **match):
+    """The row with ``code``, created from ``values`` when missing (and then noted in
+    ``created``); an existing row is returned untouched."""
     obj = session.scalar(select(model).filter_by(code=code, **match))
     if obj is None:
         obj = model(code=code, **match, **values)
         session.add(obj)
         counts["created"] += 1
-    elif _assign(obj, values):
-        counts["updated"] += 1
-    session.flush()
+        if created is not None:
+            created.add(obj)
+        session.flush()
     return obj
 
 
 def load_catalog(session: Session, path: Path | None = None) -> dict[str, int]:
     data = tomllib.loads((path or SEED_DIR / "catalog.toml").read_text(encoding="utf-8"))
-    counts = {"created": 0, "updated": 0, "published": 0}
+    counts = {"created": 0, "published": 0}
     districts = {}
     for row in data["districts"]:
         districts[row["code"]] = _upsert(
@@ -63,6 +60,7 @@ def load_catalog(session: Session, path: Path | None = None) -> dict[str, int]:
             {"name_zh": row["name_zh"], "name_en": row["name_en"]}, counts,
         )
     programs = {}
+    new_programs: set = set()
     for row in data["programs"]:
         program = _upsert(
             session, Program, row["code"],
@@ -75,7 +73,7 @@ def load_catalog(session: Session, path: Path | None = None) -> dict[str, int]:
                 "description_zh": row.get("description_zh", ""),
                 "description_en": row.get("description_en", ""),
             },
-            counts,
+            counts, new_programs,
         )
         programs[row["code"]] = program
         for tier in row.get("tiers", []):
@@ -84,6 +82,7 @@ def load_catalog(session: Session, path: Path | None = None) -> dict[str, int]:
                 {"name_zh": tier["name_zh"], "name_en": tier["name_en"], "cap_fen": tier["cap_fen"]},
                 counts, program_id=program.id,
             )
+    new_resources: set = set()
     for row in data["venues"]:
         venue = _upsert(
             session, Venue, row["code"],
@@ -115,17 +114,18 @@ def load_catalog(session: Session, path: Path | None = None) -> dict[str, int]:
                     "max_minutes": res.get("max_minutes", 480),
                     "buffer_minutes": res.get("buffer_minutes", 15),
                 },
-                counts,
+                counts, new_resources,
             )
-            wanted = [programs[code] for code in res.get("programs", [])]
-            if {p.id for p in resource.programs} != {p.id for p in wanted}:
-                resource.programs = wanted
-                counts["updated"] += 1
+            for code in res.get("programs", []):
+                program = programs[code]
+                if (resource in new_resources or program in new_programs) \
+                        and program not in resource.programs:
+                    resource.programs.append(program)
     session.flush()
     session.expire_all()
     latest = current_version(session)
     items = [describe_resource(r) for r in _listed_resources(session)]
-    if latest is None or latest.snapshot["items"] != items:
+    if latest is None or (counts["created"] and latest.snapshot["items"] != items):
         publish_version(session, None, note="seed")
         counts["published"] = 1
     return counts

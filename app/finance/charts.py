@@ -238,4 +238,30 @@ def batches_png(session: Session) -> bytes:
     return _png(draw, 10, max(3.5, 1.5 + 0.4 * len(rows)))
 
 
+def program_png(row: dict) -> bytes:
+    """One program's month from the district's report: its money by what happened to it."""
+    bars = [(_("Vouchers issued"), row["vouchers"]["issued"]["fen"]),
+            (_("Vouchers redeemed"), row["vouchers"]["redeemed"]["fen"]),
+            (_("Vouchers forfeited"), row["vouchers"]["forfeited"]["fen"]),
+            (_("Vouchers expired"), row["vouchers"]["expired"]["fen"]),
+            (_("Quota held"), row["quota"]["held_fen"]),
+            (_("Quota consumed"), row["quota"]["consumed_fen"]),
+            (_("Self-pay due"), row["self_pay"]["due_fen"]),
+            (_("Self-pay collected"), row["self_pay"]["paid_fen"])]
+
+    def draw(figure):
+        axes = figure.subplots()
+        axes.set_title(f"{row['name']} · {row['month']}")
+        if not any(fen for _label, fen in bars):
+            _empty(axes, _("Nothing happened in this program this month."))
+            return
+        axes.barh([label for label, _fen in bars], [_yuan(fen) for _label, fen in bars],
+                  color="#0b57d0")
+        _rows_from_top(axes, len(bars))
+        axes.set_xlabel(_("Yuan"))
+        axes.grid(axis="x", alpha=0.3)
+
+    return _png(draw, 6.4, 3.2)
+
+
 CHARTS = {"redemptions": redemptions_png, "quota": quota_png, "batches": batches_png}

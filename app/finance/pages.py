@@ -26,8 +26,9 @@ from app.core.money import format_yuan
 from app.extensions import db
 from app.finance import service
 from app.finance.archive import audit_archive
-from app.finance.charts import CHARTS
+from app.finance.charts import CHARTS, program_png
 from app.finance.models import Statement, StatementLine
+from app.finance.programs_report import program_report
 from app.finance.reconcile import reconcile
 from app.finance.schemas import MonthQuerySchema, SettleRequestSchema
 from app.ledger.models import ClosedPeriod
@@ -132,6 +133,31 @@ def chart(name: str):
 
     png = CHARTS[name](db.session)
     db.session.rollback()  # read only: end the transaction before the bytes go out
+    return Response(png, mimetype="image/png", headers={"Cache-Control": "private, max-age=60"})
+
+
+# ---- the district's report per program -----------------------------------------------------
+
+
+@finance_pages.get("/programs")
+@require_roles("finance", "admin")
+def programs():
+    month, problem = _requested_month()
+    report = program_report(db.session, month)
+    return render_template("finance/programs.html", month=month, problem=problem,
+                           report=report), (422 if problem else 200)
+
+
+@finance_pages.get("/programs/<code>/chart.png")
+@require_roles("finance", "admin")
+def program_chart(code: str):
+    month = _month(request.args.get("month"))
+    row = next((r for r in program_report(db.session, month) if r["program"] == code),
+               None) if month else None
+    if row is None:
+        abort(404)
+    png = program_png(row)
+    db.session.rollback()  # read only, as for the dashboard's charts
     return Response(png, mimetype="image/png", headers={"Cache-Control": "private, max-age=60"})
 
 

@@ -9,7 +9,7 @@ from app.core.api import load
 from app.core.auth import require_roles
 from app.core.errors import ValidationFailed
 from app.extensions import db
-from app.finance import exports, service
+from app.finance import exports, programs_report, service
 from app.finance.reconcile import reconcile
 from app.finance.schemas import (
     MonthQuerySchema,
@@ -174,6 +174,44 @@ def export_statement(statement_id: int):
     return send_file(exports.xlsx_file(db.session, statement), as_attachment=True,
                      download_name=f"{name}.xlsx",
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+@finance_api.get("/programs/report")
+@require_roles("finance", "admin")
+def program_report():
+    """The district's report per program for a month: vouchers, quota by tier, creators and
+    enterprises served, bookings, hours per venue and kind, self-pay. JSON, CSV or XLSX.
+    ---
+    get:
+      tags: [finance]
+      security: [{bearer: []}]
+      parameters:
+        - {in: query, name: month, required: true, schema: {type: string, example: "2026-12"}}
+        - {in: query, name: format, schema: {type: string, enum: [json, csv, xlsx]}}
+      responses:
+        200:
+          description: The report
+          content:
+            application/json: {}
+            text/csv: {}
+            application/vnd.openxmlformats-officedocument.spreadsheetml.sheet: {}
+        403: {$ref: "#/components/responses/Error403"}
+        422: {$ref: "#/components/responses/Error422"}
+    """
+    month = load(MonthQuerySchema(), {"month": request.args.get("month", "")})["month"]
+    fmt = request.args.get("format", "json")
+    if fmt not in ("json", "csv", "xlsx"):
+        raise ValidationFailed({"format": ["json, csv or xlsx"]})
+    report = programs_report.program_report(db.session, month)
+    name = f"programs-{month}"
+    if fmt == "csv":
+        return Response(programs_report.render_csv(report), content_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f"attachment; filename={name}.csv"})
+    if fmt == "xlsx":
+        return send_file(programs_report.xlsx_file(report, month), as_attachment=True,
+                         download_name=f"{name}.xlsx",
+                         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return jsonify({"month": month, "items": report})
 
 
 @finance_api.get("/reconciliation")

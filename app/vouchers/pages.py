@@ -18,7 +18,13 @@ from sqlalchemy import func, select
 
 from app.accounts.models import Enterprise
 from app.catalog.models import District, Program, Venue
-from app.catalog.programs import create_program, describe_program
+from app.catalog.programs import (
+    create_district,
+    create_program,
+    describe_program,
+    set_active,
+    update_program,
+)
 from app.core.auth import require_roles
 from app.core.errors import AppError, NotFound, ValidationFailed
 from app.core.i18n import localized
@@ -27,11 +33,13 @@ from app.core.money import format_yuan, parse_yuan
 from app.extensions import db
 from app.vouchers import service
 from app.vouchers.models import VOUCHER_STATES, Voucher, VoucherBatch
-from app.vouchers.routes import describe_batch
+from app.vouchers.routes import describe_batch, program_by_code
 from app.vouchers.schemas import (
     BatchRequestSchema,
+    DistrictRequestSchema,
     IssueRequestSchema,
     ProgramRequestSchema,
+    ProgramUpdateSchema,
     VoidRequestSchema,
 )
 
@@ -57,7 +65,14 @@ PROGRAM_FIELDS = {
     "coverage_percent": _l("Coverage of the fee, in percent"), "no_show_policy": _l("No-show policy"),
     "description_zh": _l("Description (Chinese)"), "description_en": _l("Description (English)"),
     "tiers": _l("Tiers"), "venue_ids": _l("Venues"), "resource_kinds": _l("Resource kinds"),
+    "cross_district": _l("Also at venues of other districts"), "valid_from": _l("Valid from"),
+    "valid_until": _l("Valid until"), "strike_policy": _l("Strike policy"),
+    "strike_limit": _l("No-shows that suspend"), "strike_window_days": _l("Within days"),
+    "strike_suspension_days": _l("Suspension in days"),
 }
+STRIKE_FIELDS = ("strike_limit", "strike_window_days", "strike_suspension_days")
+DISTRICT_FIELDS = {"code": _l("Code"), "name_zh": _l("Name (Chinese)"),
+                   "name_en": _l("Name (English)")}
 TIER_FIELDS = {"code": _l("Code"), "name_zh": _l("Name (Chinese)"),
                "name_en": _l("Name (English)"), "cap_fen": _l("Annual cap (yuan)")}
 BATCH_FIELDS = {
@@ -147,18 +162,7 @@ def _text(form, name: str) -> str:
 
 def _program_from_form(form) -> dict:
     errors: dict[str, list[str]] = {}
-    tiers, rows = [], []
-    for row in range(TIER_ROWS):
-        values = {f: _text(form, f"tiers-{row}-{f}") for f in ("code", "name_zh", "name_en", "cap")}
-        if not any(values.values()):
-            continue  # an empty row is no tier
-        tier = {"code": values["code"], "name_zh": values["name_zh"], "name_en": values["name_en"]}
-        try:
-            tier["cap_fen"] = parse_yuan(values["cap"])
-        except ValueError:
-            errors[f"tiers.{len(tiers)}.cap_fen"] = [_("An amount in yuan, e.g. 300000.")]
-        tiers.append(tier)
-        rows.append(row)
+    tiers, rows = _tiers_from_form(form, TIER_ROWS, errors)
     data = {name: _text(form, name) for name in (
         "code", "name_zh", "name_en", "funding", "eligibility", "coverage_percent",
         "no_show_policy", "description_zh", "description_en")}
@@ -166,6 +170,46 @@ def _program_from_form(form) -> dict:
                 venue_ids=form.getlist("venue_ids"), resource_kinds=form.getlist("resource_kinds"))
     try:
         return _load(ProgramRequestSchema(), data, errors)
+    except ValidationFailed as err:
+        raise ValidationFailed(_form_rows(err.details["fields"], rows)) from err
+
+
+def _tiers_from_form(form, count: int, errors: dict) -> tuple[list[dict], list[int]]:
+    """The tier rows a person filled in (an empty row is no tier), caps in yuan → fen."""
+    tiers, rows = [], []
+    for row in range(count):
+        values = {f: _text(form, f"tiers-{row}-{f}") for f in ("code", "name_zh", "name_en", "cap")}
+        if not any(values.values()):
+            continue
+        tier = {"code": values["code"], "name_zh": values["name_zh"], "name_en": values["name_en"]}
+        try:
+            tier["cap_fen"] = parse_yuan(values["cap"])
+        except ValueError:
+            errors[f"tiers.{len(tiers)}.cap_fen"] = [_("An amount in yuan, e.g. 300000.")]
+        tiers.append(tier)
+        rows.append(row)
+    return tiers, rows
+
+
+def _program_edit_from_form(form, program: Program) -> dict:
+    errors: dict[str, list[str]] = {}
+    tiers, rows = _tiers_from_form(form, len(program.tiers) + 1, errors)
+    data = {name: _text(form, name) for name in (
+        "name_zh", "name_en", "coverage_percent", "no_show_policy", "description_zh",
+        "description_en")}
+    data.update(district=_text(form, "district") or None,
+                cross_district=bool(form.get("cross_district")),
+                valid_from=_text(form, "valid_from") or None,
+                valid_until=_text(form, "valid_until") or None,
+                strike_policy={})
+    whole: dict = {}
+    for name in STRIKE_FIELDS:
+        _whole(form, name, whole, errors)
+    data["strike_policy"] = {name.removeprefix("strike_"): whole.get(name) for name in STRIKE_FIELDS}
+    if tiers:
+        data["tiers"] = tiers
+    try:
+        return _load(ProgramUpdateSchema(), data, errors)
     except ValidationFailed as err:
         raise ValidationFailed(_form_rows(err.details["fields"], rows)) from err
 
@@ -250,6 +294,64 @@ def programs():
         districts=db.session.scalars(select(District).order_by(District.code)).all(),
         venues=_venues(), tier_rows=range(TIER_ROWS),
         errors=errors, error_list=_described(errors, PROGRAM_FIELDS),
+        form=request.form if errors else None,
+    ), (422 if errors else 200)
+
+
+@money_pages.route("/programs/<code>", methods=["GET", "POST"])
+@require_roles("admin")
+def program_edit(code: str):
+    program = program_by_code(code)
+    errors: dict = {}
+    if request.method == "POST":
+        try:
+            update_program(db.session, current_user.id, program,
+                           _program_edit_from_form(request.form, program))
+            db.session.commit()
+            flash(_("Program %(code)s saved.", code=program.code), "success")
+            return redirect(url_for("money.program_edit", code=program.code))
+        except ValidationFailed as err:
+            db.session.rollback()
+            errors = err.details["fields"]
+    return render_template(
+        "money/program_edit.html", program=program,
+        districts=db.session.scalars(select(District).order_by(District.code)).all(),
+        errors=errors, error_list=_described(errors, PROGRAM_FIELDS),
+        form=request.form if errors else None,
+    ), (422 if errors else 200)
+
+
+@money_pages.post("/programs/<code>/active")
+@require_roles("admin")
+def program_active(code: str):
+    active = request.form.get("active") == "1"
+    set_active(db.session, current_user.id, program_by_code(code), active)
+    db.session.commit()
+    flash(_("Program %(code)s reopened.", code=code) if active
+          else _("Program %(code)s closed: no new bookings; holds already made are honoured.",
+                 code=code), "success")
+    return redirect(url_for("money.program_edit", code=code))
+
+
+@money_pages.route("/districts", methods=["GET", "POST"])
+@require_roles("admin")
+def districts():
+    errors: dict = {}
+    if request.method == "POST":
+        try:
+            data = _load(DistrictRequestSchema(), {n: _text(request.form, n) for n in (
+                "code", "name_zh", "name_en")}, {})
+            district = create_district(db.session, current_user.id, data)
+            db.session.commit()
+            flash(_("District %(code)s added.", code=district.code), "success")
+            return redirect(url_for("money.districts"))
+        except ValidationFailed as err:
+            db.session.rollback()
+            errors = err.details["fields"]
+    return render_template(
+        "money/districts.html",
+        districts=db.session.scalars(select(District).order_by(District.code)).all(),
+        errors=errors, error_list=_described(errors, DISTRICT_FIELDS),
         form=request.form if errors else None,
     ), (422 if errors else 200)
 

@@ -8,8 +8,15 @@ from sqlalchemy import func, select
 
 from app.accounts import service as accounts
 from app.accounts.models import Enterprise
-from app.catalog.models import Program
-from app.catalog.programs import create_program, describe_program
+from app.catalog.models import District, Program
+from app.catalog.programs import (
+    create_district,
+    create_program,
+    describe_district,
+    describe_program,
+    set_active,
+    update_program,
+)
 from app.core.api import load
 from app.core.auth import require_roles
 from app.core.errors import NotFound
@@ -19,9 +26,12 @@ from app.vouchers.models import Voucher, VoucherBatch
 from app.vouchers.schemas import (
     BatchRequestSchema,
     BatchSchema,
+    DistrictRequestSchema,
+    DistrictSchema,
     IssueRequestSchema,
     ProgramRequestSchema,
     ProgramSchema,
+    ProgramUpdateSchema,
     ResidencyRequestSchema,
     VoidRequestSchema,
     VoucherSchema,
@@ -92,6 +102,133 @@ def add_program():
     program = create_program(db.session, current_user.id, load(ProgramRequestSchema()))
     db.session.commit()
     return jsonify(ProgramSchema().dump(describe_program(db.session, program))), 201
+
+
+def program_by_code(code: str) -> Program:
+    program = db.session.scalar(select(Program).where(Program.code == code))
+    if program is None:
+        raise NotFound()
+    return program
+
+
+@money_api.patch("/admin/programs/<code>")
+@require_roles("admin")
+def edit_program(code: str):
+    """Change a program's names, descriptions, coverage, no-show and strike policy, district,
+    dates or tiers; audited. A lower tier cap never drops an account below what it used.
+    ---
+    patch:
+      tags: [admin]
+      security: [{bearer: []}]
+      parameters: [{name: code, in: path, required: true, schema: {type: string}}]
+      requestBody:
+        content:
+          application/json:
+            schema: ProgramUpdate
+      responses:
+        200:
+          content:
+            application/json:
+              schema: Program
+        403: {$ref: "#/components/responses/Error403"}
+        404: {$ref: "#/components/responses/Error404"}
+        422: {$ref: "#/components/responses/Error422"}
+    """
+    program = program_by_code(code)
+    update_program(db.session, current_user.id, program, load(ProgramUpdateSchema()))
+    db.session.commit()
+    return jsonify(ProgramSchema().dump(describe_program(db.session, program)))
+
+
+def _set_active(code: str, active: bool):
+    program = set_active(db.session, current_user.id, program_by_code(code), active)
+    db.session.commit()
+    return jsonify(ProgramSchema().dump(describe_program(db.session, program)))
+
+
+@money_api.post("/admin/programs/<code>/close")
+@require_roles("admin")
+def close_program(code: str):
+    """Close a program: no new booking uses it; holds and vouchers already given are honoured.
+    ---
+    post:
+      tags: [admin]
+      security: [{bearer: []}]
+      parameters: [{name: code, in: path, required: true, schema: {type: string}}]
+      responses:
+        200:
+          content:
+            application/json:
+              schema: Program
+        403: {$ref: "#/components/responses/Error403"}
+        404: {$ref: "#/components/responses/Error404"}
+    """
+    return _set_active(code, False)
+
+
+@money_api.post("/admin/programs/<code>/reopen")
+@require_roles("admin")
+def reopen_program(code: str):
+    """Reopen a closed program.
+    ---
+    post:
+      tags: [admin]
+      security: [{bearer: []}]
+      parameters: [{name: code, in: path, required: true, schema: {type: string}}]
+      responses:
+        200:
+          content:
+            application/json:
+              schema: Program
+        403: {$ref: "#/components/responses/Error403"}
+        404: {$ref: "#/components/responses/Error404"}
+    """
+    return _set_active(code, True)
+
+
+@money_api.get("/districts")
+def list_districts():
+    """Districts that run programs and have venues.
+    ---
+    get:
+      tags: [catalog]
+      responses:
+        200:
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  items: {type: array, items: {$ref: "#/components/schemas/District"}}
+    """
+    districts = db.session.scalars(select(District).order_by(District.code))
+    return jsonify({"items": DistrictSchema(many=True).dump(
+        [describe_district(d) for d in districts])})
+
+
+@money_api.post("/admin/districts")
+@require_roles("admin")
+def add_district():
+    """Add a district (audited); its programs and venues follow.
+    ---
+    post:
+      tags: [admin]
+      security: [{bearer: []}]
+      requestBody:
+        content:
+          application/json:
+            schema: DistrictRequest
+      responses:
+        201:
+          content:
+            application/json:
+              schema: District
+        403: {$ref: "#/components/responses/Error403"}
+        422: {$ref: "#/components/responses/Error422"}
+    """
+    district = create_district(db.session, current_user.id, load(DistrictRequestSchema()))
+    db.session.commit()
+    return jsonify(DistrictSchema().dump(describe_district(district))), 201
 
 
 @money_api.get("/admin/voucher-batches")

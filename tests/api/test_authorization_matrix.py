@@ -126,6 +126,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/list-versions"): Row("/api/v1/list-versions", PUBLIC),
     ("GET", "/api/v1/venues"): Row("/api/v1/venues", PUBLIC),
     ("GET", "/api/v1/programs"): Row("/api/v1/programs", PUBLIC),
+    ("GET", "/api/v1/districts"): Row("/api/v1/districts", PUBLIC),
     ("GET", "/api/v1/checkin/keys"): Row("/api/v1/checkin/keys", PUBLIC),
     # ---- any signed-in account -------------------------------------------------------------
     ("GET", "/api/v1/me"): Row("/api/v1/me", signed_in(200)),
@@ -202,6 +203,8 @@ MATRIX: dict[tuple[str, str], Row] = {
         # the statement is a draft: finance passes authorization and is told not_issued
         "/api/v1/finance/statements/{statement}/settle", only({"finance": 422}),
         _json({"payment_reference": "ZF-MATRIX", "payment_date": "2027-01-05"})),
+    ("GET", "/api/v1/finance/programs/report"): Row(
+        f"/api/v1/finance/programs/report?month={MONTH}", only({"finance": 200, "admin": 200})),
     ("GET", "/api/v1/finance/reconciliation"): Row(
         f"/api/v1/finance/reconciliation?month={MONTH}", only({"finance": 200, "admin": 200})),
     ("POST", "/api/v1/finance/periods/<month>/close"): Row(
@@ -225,6 +228,16 @@ MATRIX: dict[tuple[str, str], Row] = {
         _json({"code": "matrix-program", "name_zh": "矩阵测试", "funding": "quota",
                "eligibility": "certified_creator", "resource_kinds": ["recording_studio"],
                "tiers": [{"code": "A", "name_zh": "A档", "cap_fen": 100_00}]})),
+    ("PATCH", "/api/v1/admin/programs/<code>"): Row(
+        "/api/v1/admin/programs/huangpu-shared-service", only({"admin": 200}),
+        _json({"description_zh": "示例规则，可由管理员修改"})),
+    ("POST", "/api/v1/admin/programs/<code>/close"): Row(
+        "/api/v1/admin/programs/huangpu-shared-service/close", only({"admin": 200})),
+    ("POST", "/api/v1/admin/programs/<code>/reopen"): Row(
+        "/api/v1/admin/programs/huangpu-shared-service/reopen", only({"admin": 200})),
+    ("POST", "/api/v1/admin/districts"): Row(
+        "/api/v1/admin/districts", only({"admin": 201}),
+        _json({"code": "matrix-district", "name_zh": "矩阵区"})),
     ("GET", "/api/v1/admin/voucher-batches"): Row(
         "/api/v1/admin/voucher-batches", only({"finance": 200, "admin": 200})),
     ("POST", "/api/v1/admin/voucher-batches"): Row(
