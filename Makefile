@@ -25,6 +25,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
+# The compiled catalogue is committed (installs never run make): recompile after editing the .po.
 translations: $(VENV)/.installed
 	$(BIN)/pybabel compile -d app/translations --use-fuzzy -f >/dev/null
 
@@ -33,7 +34,7 @@ run: install translations
 	$(FLASK) seed --demo
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-test: install-dev translations
+test: install-dev
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install-dev
