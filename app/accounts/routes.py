@@ -108,10 +108,21 @@ def me():
 # ---- pages ---------------------------------------------------------------------------------
 
 
-def _safe_next(target: str | None) -> str:
+def _home_of(user) -> str:
+    """Where a person starts work: staff on their own work page, creators on the list."""
+    if user.has_role("admin"):
+        return url_for("admin.index")
+    if user.has_role("finance"):
+        return url_for("finance.dashboard")
+    if user.has_role("operator"):
+        return url_for("operator.operator_home")
+    return url_for("catalog_pages.index")
+
+
+def _safe_next(target: str | None, user) -> str:
     if target and target.startswith("/") and not target.startswith("//"):
         return target
-    return url_for("catalog_pages.index")
+    return _home_of(user)
 
 
 @accounts_pages.route("/login", methods=["GET", "POST"])
@@ -129,7 +140,7 @@ def login():
         if lang:
             session["lang"] = lang
         login_user(user)
-        return redirect(_safe_next(request.args.get("next")))
+        return redirect(_safe_next(request.args.get("next"), user))
     return render_template("accounts/login.html", form=form)
 
 
