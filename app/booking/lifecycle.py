@@ -189,6 +189,7 @@ class CheckInOutcome:
     booking: Booking | None = None
     checkin: CheckIn | None = None
     scan_id: int | None = None
+    reason: str = ""  # why a code was invalid, where the desk should hear it
 
 
 def first_checkin(session: Session, booking_id: int) -> CheckIn | None:

@@ -45,6 +45,8 @@ def _message(outcome: CheckInOutcome) -> str:
     """The answer in words, with what the desk needs to tell the creator (the right venue, when
     check-in opens, when the booking ended), never another venue's booking details."""
     booking = outcome.booking
+    if outcome.result == "invalid" and outcome.reason == "expired":
+        return _("This code has expired: its booking has ended.")
     if booking is None:
         return str(RESULT_MESSAGES[outcome.result])
     resource = booking.resource

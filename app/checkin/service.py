@@ -44,14 +44,11 @@ def check_in(session: Session, operator: User, *, moment: datetime, code: str | 
     try:
         claims = codes.verify(code or "", keys.public_keys(session), int(moment.timestamp()))
     except codes.BadCode as bad:
-        if bad.reason == "expired":
-            # Genuine (the signature was checked before the expiry) but past its booking: let
-            # the booking answer, so the desk hears "ended at …", not "not a valid code".
-            return lifecycle.check_in(session, operator, codes.read(raw).booking_id, moment,
-                                      method="scan", device=device, raw_code=raw)
         scan = record_scan(session, operator_id=operator.id, raw=raw, device=device, method="scan",
                            result="invalid", reason=bad.reason, booking_id=None, at=moment)
-        return CheckInOutcome("invalid", scan_id=scan.id)
+        # An expired code stays invalid and names no booking, but the desk is told it expired
+        # rather than that it is not a code at all.
+        return CheckInOutcome("invalid", scan_id=scan.id, reason=bad.reason)
     return lifecycle.check_in(session, operator, claims.booking_id, moment, method="scan",
                               device=device, raw_code=raw)
 
