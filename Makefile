@@ -1,5 +1,6 @@
 # Two commands set everything up on a fresh machine:
-#   make run   — virtualenv, install, migrate the SQLite database under instance/, seed demo data, serve
+#   make run   — virtualenv, install, migrate the SQLite database under instance/, seed demo data,
+#                serve the web app with the scheduler beside it (Ctrl-C stops both)
 #   make test  — virtualenv, install with test extras, run the whole suite
 PYTHON ?= python3
 VENV := .venv
@@ -25,15 +26,16 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
+# The compiled catalogue is committed (installs never run make): recompile after editing the .po.
 translations: $(VENV)/.installed
 	$(BIN)/pybabel compile -d app/translations --use-fuzzy -f >/dev/null
 
 run: install translations
 	$(FLASK) db upgrade
 	$(FLASK) seed --demo
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	$(FLASK) serve --host $(HOST) --port $(PORT)
 
-test: install-dev translations
+test: install-dev
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install-dev

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import re
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import click
 from flask import Blueprint, current_app
+from flask.cli import ScriptInfo
+from werkzeug.serving import run_simple
 
 from app.accounts.seed import load_demo
 from app.accounts.service import certify, create_user, issue_token, require_user
@@ -185,3 +190,35 @@ def scheduler_once(job: str | None) -> None:
         if name not in JOBS:
             raise click.BadParameter(f"one of {', '.join(JOBS)}", param_hint="JOB")
         click.echo(f"{name}: {run_job(current_app._get_current_object(), name)}")
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+@cli.cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, type=int, show_default=True)
+def serve(host: str, port: int) -> None:
+    """The web server with one scheduler process beside it (``make run``); Ctrl-C stops both.
+
+    For one machine (SQLite, one scheduler). Production runs gunicorn and ``scheduler run`` as
+    two services instead (README, Production)."""
+    app_path = click.get_current_context().find_object(ScriptInfo).app_import_path
+    command = [sys.executable, "-m", "flask", *(["--app", app_path] if app_path else []),
+               "scheduler", "run"]
+    scheduler = subprocess.Popen(command)
+    click.echo(f"serve: scheduler started beside the web server (pid {scheduler.pid})")
+    # A service manager stops us with SIGTERM: leave through the same path as Ctrl-C, so the
+    # scheduler is never left running without its web server.
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        run_simple(host, port, current_app._get_current_object(), threaded=True)
+    finally:
+        scheduler.terminate()
+        try:
+            scheduler.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            scheduler.kill()
+            scheduler.wait()
+        click.echo("serve: web server and scheduler stopped")

@@ -27,7 +27,7 @@ from app.core.api import load
 from app.core.auth import require_roles
 from app.core.clock import local_today
 from app.core.errors import Unauthorized
-from app.core.http import redirect_to_next
+from app.core.http import local_path
 from app.core.request_input import FORM_TYPES
 from app.extensions import db, limiter
 from app.wallet.service import calendar_url_of, quota_summary, strikes_of, vouchers_usable_by
@@ -136,6 +136,17 @@ def me():
 # ---- pages ---------------------------------------------------------------------------------
 
 
+def _home_of(user) -> str:
+    """Where a person starts work: staff on their own work page, creators on the list."""
+    if user.has_role("admin"):
+        return url_for("admin.index")
+    if user.has_role("finance"):
+        return url_for("finance.dashboard")
+    if user.has_role("operator"):
+        return url_for("operator.operator_home")
+    return url_for("catalog_pages.index")
+
+
 @accounts_pages.route("/login", methods=["GET", "POST"])
 @throttle_by_address
 @throttle_by_account
@@ -152,7 +163,8 @@ def login():
         if lang:
             session["lang"] = lang
         login_user(user)
-        return redirect_to_next()
+        # only a path on this site, judged as a browser reads it; else the person's work page
+        return redirect(local_path(request.args.get("next")) or _home_of(user))
     return render_template("accounts/login.html", form=form)
 
 

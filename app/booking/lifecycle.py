@@ -37,6 +37,7 @@ from app.booking.service import (
 from app.booking.strikes import Strike, recent_strikes
 from app.catalog.models import Resource
 from app.checkin import rules as checkin_rules
+from app.checkin import short_codes
 from app.checkin.models import CheckIn
 from app.checkin.scans import record_scan
 from app.core.auth import operator_venue_ids
@@ -84,6 +85,15 @@ def _locked_operated(session: Session, operator: User, booking_id: int) -> Booki
 # ---- book ----------------------------------------------------------------------------------
 
 
+def _unused_short_code(session: Session) -> str:
+    """A fresh code; a collision is about one in a million at a million bookings, but a
+    creator must never be turned away by one, so look before using it."""
+    while True:
+        code = short_codes.new()
+        if session.scalar(select(Booking.id).where(Booking.short_code == code)) is None:
+            return code
+
+
 def book(session: Session, creator: User, resource_id: int, start: datetime, end: datetime,
          now: datetime, *, voucher_code: str | None = None, use_quota: bool = True,
          link_for: LinkFor | None = None) -> Booking:
@@ -95,7 +105,7 @@ def book(session: Session, creator: User, resource_id: int, start: datetime, end
     booking = Booking(resource_id=resource.id, creator_id=creator.id, start_at=start, end_at=end,
                       blocked_until=end + timedelta(minutes=resource.buffer_minutes),
                       status="confirmed", gross_fen=gross, voucher_fen=0, quota_fen=0,
-                      self_pay_fen=gross, created_at=now)
+                      self_pay_fen=gross, created_at=now, short_code=_unused_short_code(session))
     booking.resource = resource
     booking.creator = creator
     insert_guarded(session, booking)
@@ -186,6 +196,7 @@ class CheckInOutcome:
     booking: Booking | None = None
     checkin: CheckIn | None = None
     scan_id: int | None = None
+    reason: str = ""  # why a code was invalid, where the desk should hear it
 
 
 def first_checkin(session: Session, booking_id: int) -> CheckIn | None:

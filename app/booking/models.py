@@ -20,6 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import User
 from app.catalog.models import Program, Resource
+from app.checkin import short_codes
 from app.core.clock import now
 from app.core.db import Base
 
@@ -77,6 +78,10 @@ class Booking(Base):
     late_cancel: Mapped[bool] = mapped_column(default=False)
     checked_in_at: Mapped[datetime | None] = mapped_column()
     checked_out_at: Mapped[datetime | None] = mapped_column()
+    # Read out or typed at the desk instead of the QR code. Null only for rows written by raw
+    # SQL (benchmarks); every booking made through the lifecycle has one.
+    short_code: Mapped[str | None] = mapped_column(String(8), unique=True,
+                                                   default=short_codes.new)
 
     resource: Mapped[Resource] = relationship()
     creator: Mapped[User] = relationship()

@@ -7,9 +7,10 @@ from datetime import date, datetime, timedelta
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from werkzeug.datastructures import MultiDict
 
-from app.booking import funding, lifecycle, service
-from app.booking.api import book_for, quote_for
+from app.booking import confirm, lifecycle, service
+from app.booking.api import booking_link
 from app.booking.present import describe_booking
 from app.booking.rules import LOCAL
 from app.catalog.models import WEEKDAYS, Venue
@@ -49,21 +50,29 @@ def book_page(resource_id: int):
                                               datetime.fromisoformat(interval["end"]), resource)
         ]
         day["weekday"] = WEEKDAYS[date.fromisoformat(day["date"]).weekday()]
+        day["beyond"] = not day["starts"] and confirm.beyond_window(resource, day, now())
         day["mine"] = [b for b in mine if to_local(b.start_at).date().isoformat() == day["date"]]
     return render_template("booking/week.html", resource=resource, week=week, first=first,
                            prev_week=first - timedelta(days=7), next_week=first + timedelta(days=7),
-                           today=local_today())
+                           today=local_today(),
+                           last_day=confirm.last_bookable_day(resource, now()))
 
 
 def _durations(resource) -> list[int]:
     return list(range(resource.min_minutes, resource.max_minutes + 1, resource.slot_minutes))
 
 
+def _fields() -> MultiDict:
+    """A POST reads its form only: the page's address may still carry an older choice."""
+    return request.form if request.method == "POST" else request.args
+
+
 def _form_slot(resource) -> tuple[datetime, datetime]:
+    fields = _fields()
     try:
-        day = date.fromisoformat(request.values.get("date", ""))
-        hour, minute = (int(x) for x in request.values.get("time", "").split(":"))
-        minutes = int(request.values.get("minutes", ""))
+        day = date.fromisoformat(fields.get("date", ""))
+        hour, minute = (int(x) for x in fields.get("time", "").split(":"))
+        minutes = int(fields.get("minutes", ""))
     except ValueError as err:
         raise AppError("validation_error", status=422,
                        details={"fields": {"time": ["Pick a day, a start time and a duration."]}}) from err
@@ -74,30 +83,42 @@ def _form_slot(resource) -> tuple[datetime, datetime]:
 @booking_pages.route("/resources/<int:resource_id>/book/confirm", methods=["GET", "POST"])
 @require_roles("creator")
 def confirm_page(resource_id: int):
-    """Show the price split for the chosen slot; a POST with confirm=1 books it."""
+    """One form: the price of the chosen slot, duration and voucher, and the button that books
+    exactly that price. ``action=update`` (the no-script path) only shows the new price."""
     resource = published_resource(db.session, resource_id)
     start, end = _form_slot(resource)
-    data = {"resource_id": resource.id, "start": start, "end": end,
-            "voucher_code": (request.values.get("voucher_code") or "").strip() or None,
-            "use_quota": request.values.get("use_quota", "1") == "1"}
+    choice = confirm.Choice(resource.id, start, end, confirm.preselected_voucher(
+        db.session, current_user, resource, start, end, local_today(),
+        _fields().get("voucher_code")), _fields().get("use_quota", "1") == "1")
+    status = 200
     try:
-        if request.method == "POST" and request.form.get("confirm") == "1":
-            booking = book_for(data)
+        if request.method == "POST" and request.form.get("action") != "update":
+            booking = confirm.book_as_shown(db.session, current_user, choice,
+                                            request.form.get("quote"), now(), booking_link)
             db.session.commit()
             flash(_("Booked. Show the QR code at the door."), "success")
             return redirect(url_for("booking.booking_page", booking_id=booking.id))
-        quote = quote_for(data)
+    except AppError as err:
+        db.session.rollback()
+        flash(error_message(err), "error")
+        if err.code != "price_changed":
+            return _back_to_week(resource, start)
+        status = 409
+    try:
+        shown = confirm.view(db.session, current_user, choice, now(), local_today())
         db.session.rollback()
     except AppError as err:
         db.session.rollback()
         flash(error_message(err), "error")
-        return redirect(url_for("booking.book_page", resource_id=resource.id,
-                                **{"from": start.date().isoformat()}))
-    return render_template("booking/confirm.html", resource=resource, quote=quote,
-                           start=start, end=end, minutes=int((end - start).total_seconds() // 60),
-                           durations=_durations(resource), data=data,
-                           vouchers=funding.usable_vouchers_for(db.session, current_user, resource, start,
-                                                                local_today()))
+        return _back_to_week(resource, start)
+    return render_template("booking/confirm.html", resource=resource, view=shown, choice=choice,
+                           start=start, end=end, minutes=choice.minutes,
+                           durations=_durations(resource)), status
+
+
+def _back_to_week(resource, start: datetime):
+    return redirect(url_for("booking.book_page", resource_id=resource.id,
+                            **{"from": to_local(start).date().isoformat()}))
 
 
 @booking_pages.get("/bookings")
@@ -123,14 +144,26 @@ def booking_page(booking_id: int):
                            late=now() >= datetime.fromisoformat(described["cancel_deadline"]))
 
 
+@booking_pages.get("/bookings/<int:booking_id>/cancel")
+@require_roles()
+def cancel_confirm_page(booking_id: int):
+    """Asks before cancelling, saying what happens to the voucher and the quota."""
+    booking = service.visible_booking(db.session, current_user, booking_id)
+    if booking.creator_id != current_user.id or booking.status != "confirmed":
+        return redirect(url_for("booking.booking_page", booking_id=booking_id))
+    return render_template("booking/cancel.html", booking=booking,
+                           outcome=confirm.cancel_outcome(booking, now()))
+
+
 @booking_pages.post("/bookings/<int:booking_id>/cancel")
 @require_roles()
 def cancel_page(booking_id: int):
     try:
-        lifecycle.cancel(db.session, current_user, booking_id, now(),
-                         accept_late=request.form.get("accept_late") == "1")
+        booking = lifecycle.cancel(db.session, current_user, booking_id, now(),
+                                   accept_late=request.form.get("accept_late") == "1")
+        result = confirm.cancel_result(booking)
         db.session.commit()
-        flash(_("The booking is cancelled."), "success")
+        flash(result, "success")
     except AppError as err:
         db.session.rollback()
         flash(error_message(err), "error")

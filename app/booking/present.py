@@ -29,6 +29,7 @@ def describe_booking(booking: Booking, viewer: User | None = None) -> dict:
     return {
         "id": booking.id,
         "status": booking.status,
+        "short_code": booking.short_code,
         "start": to_local(booking.start_at).isoformat(),
         "end": to_local(booking.end_at).isoformat(),
         "resource": {"id": resource.id, "name": resource.name_zh, "name_en": resource.name_en,

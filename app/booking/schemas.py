@@ -88,6 +88,8 @@ class BookingSchema(Schema):
         ["confirmed", "checked_in", "completed", "cancelled", "no_show"]))
     start = fields.String(required=True)
     end = fields.String(required=True)
+    short_code = fields.String(allow_none=True, metadata={
+        "description": "8 characters to read out at the desk; POST /checkins accepts it as code"})
     resource = fields.Nested(BookedResourceSchema, required=True)
     price = fields.Nested(PriceSchema, required=True)
     payment = fields.Nested(PaymentStateSchema)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from app.accounts.service import mask_phone
 from app.booking import lifecycle
 from app.booking.lifecycle import CheckInOutcome
 from app.booking.present import describe_booking
@@ -20,6 +23,7 @@ from app.core.api import load
 from app.core.auth import require_roles
 from app.core.clock import local_today, now, to_local
 from app.core.errors import AppError, Forbidden, ValidationFailed
+from app.core.i18n import localized
 from app.extensions import db
 
 checkin_api = Blueprint("checkin_api", __name__, url_prefix="/api/v1")
@@ -32,15 +36,43 @@ RESULT_MESSAGES = {
     "too_early": _l("Too early: check-in opens shortly before the start."),
     "too_late": _l("Too late: this booking has ended."),
     "cancelled": _l("This booking is cancelled or was a no-show."),
-    "invalid": _l("Not a valid code. Ask for the booking QR code from the app."),
+    "invalid": _l("Not a code of this system. Ask for the booking's QR code or its 8-character "
+                  "booking code."),
 }
+
+
+def _message(outcome: CheckInOutcome) -> str:
+    """The answer in words, with what the desk needs to tell the creator (the right venue, when
+    check-in opens, when the booking ended), never another venue's booking details."""
+    booking = outcome.booking
+    if outcome.result == "invalid" and outcome.reason == "expired":
+        return _("This code has expired: its booking has ended.")
+    if booking is None:
+        return str(RESULT_MESSAGES[outcome.result])
+    resource = booking.resource
+    if outcome.result == "wrong_venue":
+        return _("This booking is for %(venue)s, not this desk.",
+                 venue=localized(resource.venue, "name"))
+    if outcome.result == "too_early":
+        opens = booking.start_at - timedelta(minutes=resource.checkin_opens_minutes)
+        return _("Too early: check-in opens at %(opens)s.",
+                 opens=to_local(opens).strftime("%Y-%m-%d %H:%M"))
+    if outcome.result == "too_late":
+        return _("Too late: this booking ended at %(end)s.",
+                 end=to_local(booking.end_at).strftime("%Y-%m-%d %H:%M"))
+    if outcome.result == "cancelled":
+        return (_("This booking was recorded as a no-show.") if booking.status == "no_show"
+                else _("This booking was cancelled."))
+    if outcome.result == "already_checked_in" and booking.status == "completed":
+        return _("This booking has finished (checked in and out).")
+    return str(RESULT_MESSAGES[outcome.result])
 
 
 def describe_outcome(outcome: CheckInOutcome) -> dict:
     checkin = outcome.checkin
     return {
         "result": outcome.result,
-        "message": str(RESULT_MESSAGES[outcome.result]),
+        "message": _message(outcome),
         "booking": describe_booking(outcome.booking) if outcome.booking is not None
         and outcome.result != "wrong_venue" else None,
         "checkin": None if checkin is None else {
@@ -211,6 +243,9 @@ def scanner_page():
     else:
         venues = sorted(current_user.operated_venues, key=lambda v: v.code)
     chosen = request.args.get("venue", type=int)
+    phone = service.phone_digits(request.args.get("phone"))
     venue_ids = [v.id for v in venues if chosen in (None, v.id)]
-    bookings = service.todays_list(db.session, venue_ids, local_today()) if venue_ids else []
-    return render_template("checkin/scanner.html", venues=venues, chosen=chosen, bookings=bookings)
+    bookings = (service.todays_list(db.session, venue_ids, local_today(), phone_ends=phone)
+                if venue_ids else [])
+    return render_template("checkin/scanner.html", venues=venues, chosen=chosen, bookings=bookings,
+                           phone=phone, mask_phone=mask_phone)

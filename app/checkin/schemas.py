@@ -7,7 +7,8 @@ __all__ = ["CheckinRequestSchema", "CheckinResultSchema", "SigningKeySchema"]
 
 
 class CheckinRequestSchema(Schema):
-    code = fields.String(validate=validate.Length(min=1, max=600))
+    code = fields.String(validate=validate.Length(min=1, max=600), metadata={
+        "description": "the QR code's text, or the booking's 8-character short code"})
     booking_id = fields.Integer(strict=True, validate=ID,
                                 metadata={"description": "manual check-in"})
     device = fields.String(load_default="", validate=validate.Length(max=120))

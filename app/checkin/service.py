@@ -19,7 +19,7 @@ from app.booking.lifecycle import CheckInOutcome
 from app.booking.models import Booking
 from app.booking.rules import local_midnight
 from app.catalog.models import Resource
-from app.checkin import codes, keys
+from app.checkin import codes, keys, short_codes
 from app.checkin.scans import record_scan
 
 CODE_VALID_AFTER_END = timedelta(hours=2)
@@ -38,21 +38,49 @@ def check_in(session: Session, operator: User, *, moment: datetime, code: str | 
         return lifecycle.check_in(session, operator, booking_id, moment, method="manual",
                                   device=device)
     raw = (code or "")[:600]
+    short = short_codes.normalize(raw)
+    if short is not None:
+        return _check_in_short_code(session, operator, short, moment, device, raw)
     try:
         claims = codes.verify(code or "", keys.public_keys(session), int(moment.timestamp()))
     except codes.BadCode as bad:
         scan = record_scan(session, operator_id=operator.id, raw=raw, device=device, method="scan",
                            result="invalid", reason=bad.reason, booking_id=None, at=moment)
-        return CheckInOutcome("invalid", scan_id=scan.id)
+        # An expired code stays invalid and names no booking, but the desk is told it expired
+        # rather than that it is not a code at all.
+        return CheckInOutcome("invalid", scan_id=scan.id, reason=bad.reason)
     return lifecycle.check_in(session, operator, claims.booking_id, moment, method="scan",
                               device=device, raw_code=raw)
 
 
-def todays_list(session: Session, venue_ids: list[int], day: date) -> list[Booking]:
+def _check_in_short_code(session: Session, operator: User, short: str, moment: datetime,
+                         device: str, raw: str) -> CheckInOutcome:
+    """A short code read out or typed: answered like the QR code of its booking."""
+    booking_id = session.scalar(select(Booking.id).where(Booking.short_code == short))
+    if booking_id is None:
+        scan = record_scan(session, operator_id=operator.id, raw=raw, device=device, method="code",
+                           result="invalid", reason="unknown_short_code", booking_id=None, at=moment)
+        return CheckInOutcome("invalid", scan_id=scan.id)
+    return lifecycle.check_in(session, operator, booking_id, moment, method="code", device=device,
+                              raw_code=raw)
+
+
+def phone_digits(text: str | None) -> str | None:
+    """The last four digits of a phone number as typed at the desk, or None."""
+    digits = "".join(ch for ch in (text or "") if ch.isdigit())
+    return digits if len(digits) == 4 else None
+
+
+def todays_list(session: Session, venue_ids: list[int], day: date,
+                phone_ends: str | None = None) -> list[Booking]:
+    """The day's bookings at these venues; with ``phone_ends``, only creators whose phone
+    number ends in those digits (how a desk finds someone without a code)."""
+    query = (select(Booking).join(Booking.resource)
+             .where(Resource.venue_id.in_(venue_ids),
+                    Booking.start_at >= local_midnight(day),
+                    Booking.start_at < local_midnight(day + timedelta(days=1))))
+    if phone_ends:
+        query = query.join(Booking.creator).where(User.phone.endswith(phone_ends))
     return list(session.scalars(
-        select(Booking).join(Booking.resource)
-        .where(Resource.venue_id.in_(venue_ids),
-               Booking.start_at >= local_midnight(day),
-               Booking.start_at < local_midnight(day + timedelta(days=1)))
-        .options(joinedload(Booking.resource), joinedload(Booking.creator))
+        query.options(joinedload(Booking.resource), joinedload(Booking.creator))
         .order_by(Booking.start_at)).unique())

@@ -83,6 +83,12 @@ MESSAGES.update({
     "period_open": _l("Only a past month can be closed."),
 })
 
+MESSAGES.update({
+    "price_changed": _l("The price differs from the one shown (a choice was changed, or something "
+                        "changed meanwhile). Nothing was booked: check the price below and "
+                        "confirm again."),
+})
+
 
 def error_message(err) -> str:
     """The person-readable message of an AppError, with its parameters filled in."""

@@ -13,7 +13,10 @@
   var lastCode = "";
   var lastAt = 0;
 
-  function yuan(fen) { return "¥" + (fen / 100).toFixed(2); }
+  function yuan(fen) {
+    var parts = (Math.abs(fen) / 100).toFixed(2).split(".");
+    return (fen < 0 ? "-" : "") + "¥" + parts[0].replace(/\B(?=(\d{3})+(?!\d))/g, ",") + "." + parts[1];
+  }
 
   function beep(ok) {
     try {
@@ -29,8 +32,9 @@
 
   function show(body) {
     result.className = "result result-" + body.result;
-    title.textContent = (labels[body.result] || body.result) + " · " + body.message;
-    var lines = [];
+    // The label is the headline; the message explains it (and says it only once).
+    title.textContent = labels[body.result] || body.message;
+    var lines = [body.message];
     var b = body.booking;
     if (b) {
       lines.push(b.creator.display_name + " · " + b.resource.name);

@@ -38,7 +38,7 @@ def live_server(app):
 
 
 @contextmanager
-def browser_page(width: int = 375, height: int = 812):
+def browser_page(width: int = 375, height: int = 812, javascript: bool = True):
     pytest.importorskip("playwright")
     from playwright.sync_api import sync_playwright
 
@@ -46,7 +46,8 @@ def browser_page(width: int = 375, height: int = 812):
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": width, "height": height},
-                                      device_scale_factor=2, is_mobile=True, has_touch=True)
+                                      device_scale_factor=2, is_mobile=True, has_touch=True,
+                                      java_script_enabled=javascript)
         page = context.new_page()
         try:
             yield page

@@ -13,6 +13,16 @@ def _signed_in(app, email):
     return client
 
 
+def _book(client, rid: int, **fields):
+    """Book from the confirm page as a person does: the price shown, then its button."""
+    query = "&".join(f"{k}={v}" for k, v in fields.items())
+    shown = client.get(f"/resources/{rid}/book/confirm?{query}").get_data(as_text=True)
+    token = re.search(r'name="quote" value="([^"]*)"', shown)
+    return client.post(f"/resources/{rid}/book/confirm",
+                       data={**fields, "confirm": "1", "use_quota": "1",
+                             "quote": token.group(1) if token else ""})
+
+
 class _A:
     def __init__(self, app):
         self.app = app
@@ -29,9 +39,7 @@ def test_book_move_and_cancel_from_pages(seeded):
     page = confirm.get_data(as_text=True)
     assert confirm.status_code == 200
     assert "¥440.00" in page  # 1 h at ¥180 + 1 h peak at ¥260
-    done = client.post(f"/resources/{rid}/book/confirm",
-                       data={"date": "2026-12-02", "time": "18:00", "minutes": "120",
-                             "confirm": "1", "use_quota": "1"})
+    done = _book(client, rid, date="2026-12-02", time="18:00", minutes="120", voucher_code="")
     assert done.status_code == 302
     booking_url = done.headers["Location"]
     detail = client.get(booking_url).get_data(as_text=True)
@@ -46,6 +54,7 @@ def test_book_move_and_cancel_from_pages(seeded):
     client.post(f"/bookings/{booking_id}/reschedule",
                 data={"date": "2026-12-04", "time": "10:00", "minutes": "60"})
     assert "2026-12-04 10:00–11:00" in client.get(booking_url).get_data(as_text=True)
+    assert "确认取消预约" in client.get(f"/bookings/{booking_id}/cancel").get_data(as_text=True)
     client.post(f"/bookings/{booking_id}/cancel", data={})
     api = client.get(f"/api/v1/bookings/{booking_id}").get_json()
     assert api["status"] == "cancelled"
@@ -55,16 +64,18 @@ def test_taken_slot_shows_a_clear_message(seeded):
     client = _signed_in(seeded, CREATOR)
     rid = resource_id(_A(seeded), "vjc-live-01")
     data = {"date": "2026-12-02", "time": "10:00", "minutes": "60", "confirm": "1"}
-    client.post(f"/resources/{rid}/book/confirm", data=data)
-    again = client.post(f"/resources/{rid}/book/confirm", data=data, follow_redirects=True)
+    shown = client.get(f"/resources/{rid}/book/confirm?date=2026-12-02&time=10:00&minutes=60")
+    quote = re.search(r'name="quote" value="([^"]*)"', shown.get_data(as_text=True)).group(1)
+    client.post(f"/resources/{rid}/book/confirm", data={**data, "quote": quote})
+    again = client.post(f"/resources/{rid}/book/confirm", data={**data, "quote": quote},
+                        follow_redirects=True)
     assert "已被预约" in again.get_data(as_text=True) or "already booked" in again.get_data(as_text=True)
 
 
 def test_operator_day_view_and_venue_day(seeded):
     creator = _signed_in(seeded, CREATOR)
     rid = resource_id(_A(seeded), "vjc-live-01")
-    creator.post(f"/resources/{rid}/book/confirm",
-                 data={"date": "2026-12-02", "time": "14:00", "minutes": "60", "confirm": "1"})
+    _book(creator, rid, date="2026-12-02", time="14:00", minutes="60")
     operator = _signed_in(seeded, OP_VJC)
     venue_id = creator.get(f"/api/v1/resources/{rid}").get_json()["venue"]["id"]
     page = operator.get(f"/operator/venues/{venue_id}?date=2026-12-02").get_data(as_text=True)
@@ -84,9 +95,8 @@ def test_creator_books_with_voucher_and_sees_the_split(seeded):
     chosen = client.get(f"/resources/{rid}/book/confirm?date=2026-12-02&time=18:00&minutes=120"
                         f"&voucher_code={codes[0]}").get_data(as_text=True)
     assert "−¥300.00" in chosen and "¥140.00" in chosen  # ¥440 − ¥300 voucher = ¥140 self-pay
-    done = client.post(f"/resources/{rid}/book/confirm", data={
-        "date": "2026-12-02", "time": "18:00", "minutes": "120", "confirm": "1",
-        "voucher_code": codes[0], "use_quota": "1"})
+    done = _book(client, rid, date="2026-12-02", time="18:00", minutes="120",
+                 voucher_code=codes[0])
     detail = client.get(done.headers["Location"]).get_data(as_text=True)
     assert codes[0] in detail and "¥140.00" in detail
 
@@ -97,7 +107,6 @@ def test_certified_creator_books_with_quota_from_pages(seeded):
     page = client.get(f"/resources/{rid}/book/confirm?date=2026-12-02&time=10:00&minutes=60")
     html = page.get_data(as_text=True)
     assert re.search(r'id="self-pay">¥0.00<', html), "quota covers the whole price"
-    client.post(f"/resources/{rid}/book/confirm", data={
-        "date": "2026-12-02", "time": "10:00", "minutes": "60", "confirm": "1", "use_quota": "1"})
+    _book(client, rid, date="2026-12-02", time="10:00", minutes="60")
     quota = client.get("/api/v1/me").get_json()["quota"][0]
     assert quota["held_fen"] > 0 and quota["remaining_fen"] == quota["cap_fen"] - quota["held_fen"]

@@ -119,14 +119,15 @@ def test_book_scan_and_settle_statement_in_the_browser(seeded, frozen_clock):
             assert vouchers, "the creator's vouchers are offered"
             voucher = vouchers[0]
             page.select_option("#voucher_code", voucher)
-            page.locator("main form[method=get] button[type=submit]").click()
-            page.wait_for_load_state("networkidle")
+            page.wait_for_function(  # the price follows the choice without a button
+                "v => document.querySelector('input[name=quote]').value.includes('|120|' + v + '|')"
+                " && !document.getElementById('confirm-submit').disabled", arg=voucher)
             assert page.inner_text(".price-split .price").strip() == "¥360.00"
             assert page.inner_text("#self-pay").strip() == "¥60.00"
             _no_sideways_scroll(page, 375)
             screenshot(page, "flow-2-confirm-375px")
 
-            page.locator("main form[method=post] button[type=submit]").click()
+            page.locator("#confirm-submit").click()
             page.wait_for_url(re.compile(r"/bookings/\d+$"))
             booking_id = int(page.url.rsplit("/", 1)[1])
             qr_image = page.locator("#qr img")
