@@ -6,6 +6,7 @@ import logging
 
 from flask import Flask, current_app, g, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 from app.core.api import error_response
@@ -17,6 +18,7 @@ from app.extensions import csrf, db
 log = logging.getLogger("venuebook.errors")
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 # Endpoints that take credentials in the body and use no ambient cookie authority.
 CSRF_EXEMPT_ENDPOINTS = {"accounts_api.create_token"}
 
@@ -37,6 +39,30 @@ HTTP_CODES = {
     422: "validation_error",
     429: "rate_limited",
 }
+
+
+class VenueBook(Flask):
+    """Flask, retrying a read once when its database connection turns out to be dead.
+
+    Pooled connections are not pinged before use (``app.core.db.install_connection_recovery``):
+    one the server closed is replaced at checkout, but one that died silently fails the first
+    statement sent on it. SQLAlchemy invalidates it; a read then runs again on a fresh
+    connection. Nothing a read did can have been committed, so running it again is safe;
+    writes are not retried here (their clients retry with an Idempotency-Key).
+    """
+
+    def dispatch_request(self):
+        try:
+            return super().dispatch_request()
+        except DBAPIError as err:
+            if not err.connection_invalidated or request.method not in SAFE_METHODS \
+                    or g.get("db_retried"):
+                raise
+            log.warning("database connection lost; reading again",
+                        extra={"request_id": g.get("request_id"), "path": request.path})
+            g.db_retried = True
+            db.session.rollback()
+            return super().dispatch_request()
 
 
 def wants_json() -> bool:
