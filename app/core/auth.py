@@ -19,6 +19,17 @@ def bearer_token() -> str | None:
     return None
 
 
+def loaded_user_id() -> int | None:
+    """The id of the user this request has already loaded, or None; never loads one itself.
+
+    Flask-Login keeps the user it loaded (from the session, a token or login_user) in
+    ``g._login_user``. Reading ``current_user`` instead would look a token up in the database
+    just to name the user in a log line, on requests that never needed a user.
+    """
+    user = g.get("_login_user")
+    return user.id if user is not None and user.is_authenticated else None
+
+
 def init_auth(app) -> None:
     from app.accounts.models import User
     from app.accounts.service import user_for_token
