@@ -65,6 +65,13 @@ class VenueBook(Flask):
             return super().dispatch_request()
 
 
+def conditional_response(body: bytes, etag: str, mimetype: str, headers: dict | None = None):
+    """``body`` under its strong ETag, or 304 Not Modified when the client sent that ETag."""
+    response = current_app.response_class(body, mimetype=mimetype, headers=headers)
+    response.set_etag(etag)
+    return response.make_conditional(request)
+
+
 def wants_json() -> bool:
     return request.path.startswith("/api/") or request.path == "/healthz"
 
