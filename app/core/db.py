@@ -182,7 +182,10 @@ def read_alone(engine: Engine, statement, params: dict | None = None) -> list[Ro
     """Run one read statement outside any transaction: one round trip, no BEGIN and no ROLLBACK.
 
     A single statement reads one consistent snapshot by itself; a transaction around it only
-    adds two round trips.
+    adds two round trips. A plain SQL string goes to the driver as it is, skipping SQLAlchemy's
+    statement cache lookup, for the cheapest checks on the hottest paths.
     """
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        if isinstance(statement, str):
+            return list(conn.exec_driver_sql(statement, params or {}))
         return list(conn.execute(statement, params or {}))
