@@ -1,5 +1,4 @@
 from flask import Blueprint, jsonify, redirect, request, session, url_for
-from sqlalchemy import text
 
 from app.core.db import read_alone
 from app.core.i18n import SUPPORTED
@@ -20,7 +19,7 @@ def healthz():
             application/json:
               schema: Health
     """
-    read_alone(db.engine, text("SELECT 1"))
+    read_alone(db.engine, "SELECT 1")
     return jsonify({"status": "ok"})
 
 
