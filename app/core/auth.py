@@ -6,6 +6,7 @@ from functools import wraps
 
 from flask import g, request
 from flask_login import current_user
+from sqlalchemy.orm import joinedload
 
 from app.core.errors import Forbidden, Unauthorized
 from app.extensions import db, login_manager
@@ -44,7 +45,8 @@ def init_auth(app) -> None:
         user_id, _, nonce = session_id.partition(":")
         if not user_id.isdigit():
             return None
-        user = db.session.get(User, int(user_id))
+        # roles in the same round trip: every page's header asks for them
+        user = db.session.get(User, int(user_id), options=[joinedload(User.role_rows)])
         if user is None or user.session_nonce != nonce:
             return None
         return user

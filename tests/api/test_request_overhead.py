@@ -7,7 +7,7 @@ import logging
 from sqlalchemy import event
 
 from app.extensions import db
-from tests.helpers import CREATOR
+from tests.helpers import CREATOR, PASSWORD
 
 
 def _statements(app) -> list[str]:
@@ -52,3 +52,14 @@ def test_request_log_names_the_user_a_request_loaded(api):
         # a public read never needed the user: the token was not even looked up
         {"path": "/api/v1/resources", "user_id": None},
     ]
+
+
+def test_signed_in_page_loads_the_user_with_roles_at_once(api):
+    client = api.app.test_client()
+    client.post("/login", data={"email": CREATOR, "password": PASSWORD})
+    client.get("/")
+    seen = _statements(api.app)
+    page = client.get("/")
+    assert page.status_code == 200 and 'action="/logout"' in page.get_data(as_text=True)
+    # the list's version, then the user joined with their roles
+    assert len(seen) == 2 and "user_roles" in seen[1], seen
