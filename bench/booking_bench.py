@@ -280,6 +280,8 @@ def main(argv=None) -> int:
         print("wrk is needed: apt-get install wrk")
         return 2
     seconds = args.seconds or (3.0 if args.quick else 10.0)
+    if args.app_dir.resolve() != ROOT:  # seed, serve and reconcile with that checkout's app
+        sys.path.insert(0, str(args.app_dir.resolve()))
     random.seed(7)
     url = fresh_database(DATABASE)
     try:

@@ -3,7 +3,9 @@
 - the published list from ``seed/`` and the demo accounts;
 - creators with bearer tokens (self-pay: no voucher, no quota);
 - ``total`` bookings on the listed resources: mornings and evenings of the next 14 days taken,
-  the rest history (plain inserts of self-paid bookings, which carry no ledger entries);
+  the rest history (plain inserts of self-paid bookings, which carry no ledger entries; in the
+  current month only cancelled and no-show ones, which need no check-in, so that the months a
+  run reconciles hold nothing the inserts could not account for);
 - free slots every booking rule accepts, spread over the listed resources and the next 4 weeks,
   so that a booking run books distinct slots instead of colliding on a few;
 - a hall of rooms (a venue of its own, never published, open round the clock) with one booking
@@ -93,6 +95,7 @@ def _insert_bookings(session, resources, users: list[int], today: date,
 
     rows: list[dict] = []
     taken: dict[int, list[tuple[datetime, datetime]]] = {}
+    month_start = today.replace(day=1)
 
     def add(resource, day: date, slot, status: str) -> None:
         start = datetime.combine(day, time(slot[0], slot[1]), tzinfo=LOCAL)
@@ -105,6 +108,7 @@ def _insert_bookings(session, resources, users: list[int], today: date,
             "start_at": start, "end_at": end, "blocked_until": blocked, "status": status,
             "gross_fen": 20000, "voucher_fen": 0, "quota_fen": 0, "self_pay_fen": 20000,
             "created_at": start - timedelta(days=3), "late_cancel": False,
+            "cancelled_at": start - timedelta(days=1) if status == "cancelled" else None,
         })
 
     for resource in resources:
@@ -117,8 +121,10 @@ def _insert_bookings(session, resources, users: list[int], today: date,
             for slot in HISTORY_SLOTS:
                 if len(rows) >= total:
                     break
-                add(resource, today - timedelta(days=offset), slot,
-                    random.choice(["completed", "completed", "completed", "cancelled", "no_show"]))
+                day = today - timedelta(days=offset)
+                add(resource, day, slot, random.choice(
+                    ["completed", "completed", "completed", "cancelled", "no_show"]
+                    if day < month_start else ["cancelled", "no_show"]))
         offset += 1
     for chunk in range(0, len(rows), 5000):
         session.execute(insert(Booking), rows[chunk:chunk + 5000])
@@ -165,14 +171,30 @@ def free_slots(resources, today: date, taken: dict) -> list[tuple[int, str, str]
     return slots
 
 
+def _booking_step():
+    """The app's own step that books and plans payment: ``book(session, creator, resource_id,
+    start, end, now, voucher_code=..., use_quota=...)``. It moved from
+    ``booking.service.create_booking`` to ``booking.lifecycle.book``; --app-dir may serve either."""
+    try:
+        from app.booking.lifecycle import book
+    except ImportError:
+        from app.booking.funding import plan_for_request
+        from app.booking.service import create_booking
+
+        def book(session, creator, resource_id, start, end, now, *, voucher_code=None,
+                 use_quota=True):
+            return create_booking(session, creator, resource_id, start, end, now,
+                                  plan_funding=plan_for_request(creator, {
+                                      "voucher_code": voucher_code, "use_quota": use_quota}))
+    return book
+
+
 def _scan_hall(session, count: int, secret: str) -> tuple[str, list[str]]:
     """A venue of ``count`` rooms, each with one booking happening now; (operator token, codes)."""
     from app.accounts.models import Enterprise
     from app.accounts.service import add_member, certify, create_user, issue_token
-    from app.booking.funding import plan_for_request
     from app.booking.models import Booking
     from app.booking.rules import LOCAL, floor_to_slot
-    from app.booking.service import create_booking
     from app.catalog.models import District, Program, Resource, Venue
     from app.checkin.service import code_for
     from app.core.clock import now as clock_now
@@ -223,6 +245,7 @@ def _scan_hall(session, count: int, secret: str) -> tuple[str, list[str]]:
     end = min(floor_to_slot(moment, 30) + timedelta(minutes=SCAN_MINUTES), midnight)
     start = end - timedelta(minutes=SCAN_MINUTES)
     booked_at = start - timedelta(hours=1)
+    book = _booking_step()
     self_paid = []
     funded = []
     for n, room in enumerate(rooms):
@@ -234,11 +257,10 @@ def _scan_hall(session, count: int, secret: str) -> tuple[str, list[str]]:
                 "self_pay_fen": 30000, "created_at": booked_at, "late_cancel": False})
             continue
         if n % 3 == 1:
-            payer, request = voucher_payers[n % 8], {"voucher_code": vouchers.pop().code}
+            payer, code = voucher_payers[n % 8], vouchers.pop().code
         else:
-            payer, request = quota_payers[n % 8], {}
-        funded.append(create_booking(session, payer, room.id, start, end, booked_at,
-                                     plan_funding=plan_for_request(payer, request)))
+            payer, code = quota_payers[n % 8], None
+        funded.append(book(session, payer, room.id, start, end, booked_at, voucher_code=code))
     ids = [row.id for row in funded]
     if self_paid:
         ids += list(session.scalars(insert(Booking).returning(Booking.id), self_paid))
