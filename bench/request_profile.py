@@ -196,7 +196,7 @@ def build_app(secret: str, url: str):
     return app, engine
 
 
-def endpoints(data, repeat: int) -> tuple[list[Endpoint], dict]:
+def endpoints(data) -> tuple[list[Endpoint], dict]:
     auth = {"Authorization": f"Bearer {data.creator_tokens[0]}"}
     desk = {"Authorization": f"Bearer {data.operator_token}"}
     rid = data.listed_ids[0]
@@ -216,7 +216,8 @@ def endpoints(data, repeat: int) -> tuple[list[Endpoint], dict]:
     ]
     plain_slots = iter([s for s in data.slots if s[0] not in data.quota_ids])
     quota_slots = iter([s for s in data.slots if s[0] in data.quota_ids])
-    codes = iter(data.scan_codes)
+    codes = {kind: iter([c for c, k in zip(data.scan_codes, data.scan_funding, strict=True)
+                         if k == kind]) for kind in ("self", "voucher", "quota")}
     creators = itertools.cycle(data.creator_tokens[1:])
 
     def booking(name: str, slots) -> Endpoint:
@@ -228,9 +229,11 @@ def endpoints(data, repeat: int) -> tuple[list[Endpoint], dict]:
             "POST /api/v1/bookings (self-pay)", plain_slots),
         "POST /api/v1/bookings (self-pay, room with a quota program)": lambda: booking(
             "POST /api/v1/bookings (self-pay, room with a quota program)", quota_slots),
-        "POST /api/v1/checkins (scan)": lambda: Endpoint(
-            "POST /api/v1/checkins (scan)", "POST", "/api/v1/checkins", desk,
-            {"code": next(codes), "device": "profile"}),
+        **{f"POST /api/v1/checkins (scan, {label})": lambda kind=kind, label=label: Endpoint(
+            f"POST /api/v1/checkins (scan, {label})", "POST", "/api/v1/checkins", desk,
+            {"code": next(codes[kind]), "device": "profile"})
+           for kind, label in (("self", "self-paid booking"), ("voucher", "voucher"),
+                               ("quota", "quota"))},
     }
     return plain, feeds
 
@@ -241,7 +244,9 @@ def run(client, endpoint: Endpoint) -> int:
 
 
 def measure(client, trace: ProtocolTrace, make, repeat: int) -> Result:
-    for _ in range(8):  # warm: compiled and server-prepared statements, pool, caches
+    # warm: compiled statements, caches, and statements the server prepared (psycopg prepares a
+    # statement on its 5th use on a connection; the pool hands out its connections in turn)
+    for _ in range(12):
         run(client, make())
     one = make()
     with trace:
@@ -314,11 +319,11 @@ def main(argv=None) -> int:
     name = f"venuebook_profile_{os.getpid()}"
     url = fresh_database(name)
     try:
-        data = seed(url, args.bookings, "profile-secret", scans=args.repeat // 2 + 10)
+        data = seed(url, args.bookings, "profile-secret", scans=3 * (args.repeat // 2 + 15))
         app, engine = build_app(data.secret, url)
         trace = ProtocolTrace(engine)
         client = app.test_client()
-        plain, feeds = endpoints(data, args.repeat)
+        plain, feeds = endpoints(data)
         results = []
         for endpoint in plain:
             results.append(measure(client, trace, lambda e=endpoint: e, args.repeat))

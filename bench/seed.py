@@ -9,8 +9,8 @@
 - free slots every booking rule accepts, spread over the listed resources and the next 4 weeks,
   so that a booking run books distinct slots instead of colliding on a few;
 - a hall of rooms (a venue of its own, never published, open round the clock) with one booking
-  happening now per room, a third paid by voucher and a third by quota through the app's own
-  services, and their check-in codes for a front desk to scan.
+  happening now per room, made by the app's own booking step: a third self-paid, a third paid
+  by voucher and a third by quota; and their check-in codes for a front desk to scan.
 
 Reconciliation afterwards therefore checks real vouchers, quota holds and journal entries.
 """
@@ -27,6 +27,7 @@ HISTORY_SLOTS = [(9, 0, 11, 0), (11, 30, 13, 30), (14, 0, 16, 0), (16, 30, 18, 3
 FUTURE_SEEDED = [(9, 0, 11, 0), (19, 0, 21, 0)]
 SCAN_VENUE = "bench-scan-hall"
 SCAN_MINUTES = 180
+SCAN_FUNDING = ("self", "voucher", "quota")
 ROUND_THE_CLOCK = {day: ["00:00", "24:00"] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 
 
@@ -40,6 +41,7 @@ class BenchData:
     slots: list[tuple[int, str, str]] = field(default_factory=list)
     operator_token: str = ""
     scan_codes: list[str] = field(default_factory=list)
+    scan_funding: list[str] = field(default_factory=list)  # per code: self, voucher or quota
 
 
 def seed(url: str, total: int, secret: str, creators: int = 64, scans: int = 0) -> BenchData:
@@ -78,7 +80,9 @@ def seed(url: str, total: int, secret: str, creators: int = 64, scans: int = 0) 
                                     if any(p.funding == "quota" for p in r.programs)},
                          slots=free_slots(resources, today, taken))
         if scans:
-            data.operator_token, data.scan_codes = _scan_hall(db.session, scans, secret)
+            data.operator_token, codes = _scan_hall(db.session, scans, secret)
+            data.scan_codes = [code for code, _ in codes]
+            data.scan_funding = [funding for _, funding in codes]
         db.session.commit()
         db.session.execute(text("ANALYZE"))
         db.session.commit()
@@ -189,8 +193,9 @@ def _booking_step():
     return book
 
 
-def _scan_hall(session, count: int, secret: str) -> tuple[str, list[str]]:
-    """A venue of ``count`` rooms, each with one booking happening now; (operator token, codes)."""
+def _scan_hall(session, count: int, secret: str) -> tuple[str, list[tuple[str, str]]]:
+    """A venue of ``count`` rooms, each with one booking happening now, made by the app's own
+    booking step; (operator token, [(check-in code, how the booking is paid)])."""
     from app.accounts.models import Enterprise
     from app.accounts.service import add_member, certify, create_user, issue_token
     from app.booking.models import Booking
@@ -246,26 +251,17 @@ def _scan_hall(session, count: int, secret: str) -> tuple[str, list[str]]:
     start = end - timedelta(minutes=SCAN_MINUTES)
     booked_at = start - timedelta(hours=1)
     book = _booking_step()
-    self_paid = []
-    funded = []
+    made: list[tuple[int, str]] = []
     for n, room in enumerate(rooms):
-        if n % 3 == 0:
-            self_paid.append({
-                "resource_id": room.id, "creator_id": voucher_payers[n % 8].id,
-                "start_at": start, "end_at": end, "blocked_until": end + timedelta(minutes=15),
-                "status": "confirmed", "gross_fen": 30000, "voucher_fen": 0, "quota_fen": 0,
-                "self_pay_fen": 30000, "created_at": booked_at, "late_cancel": False})
-            continue
-        if n % 3 == 1:
-            payer, code = voucher_payers[n % 8], vouchers.pop().code
-        else:
-            payer, code = quota_payers[n % 8], None
-        funded.append(book(session, payer, room.id, start, end, booked_at, voucher_code=code))
-    ids = [row.id for row in funded]
-    if self_paid:
-        ids += list(session.scalars(insert(Booking).returning(Booking.id), self_paid))
+        kind = SCAN_FUNDING[n % 3]
+        payer = (quota_payers if kind == "quota" else voucher_payers)[n % 8]
+        booking = book(session, payer, room.id, start, end, booked_at,
+                       voucher_code=vouchers.pop().code if kind == "voucher" else None,
+                       use_quota=kind == "quota")
+        made.append((booking.id, kind))
     venue.active = False  # never offered to creators: it exists for the front desk only
     session.flush()
-    codes = [code_for(session, session.get(Booking, booking_id), secret) for booking_id in ids]
+    codes = [(code_for(session, session.get(Booking, booking_id), secret), kind)
+             for booking_id, kind in made]
     random.shuffle(codes)
     return issue_token(session, operator), codes
