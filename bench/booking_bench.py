@@ -225,9 +225,13 @@ def table(run: Run) -> str:
         if w["exhausted"]:
             answers += f"; {w['exhausted']} repeated (prepared lines ran out)"
         lines.append(f"| {figure.name} | {figure.connections} | {w['requests']:,} | {figure.rps:,.0f} "
-                     f"| {figure.bare_rps:,.0f} | {figure.rps / figure.bare_rps:.1%} "
+                     f"| {figure.bare_rps:,.0f} | {_share(figure.rps, figure.bare_rps)} "
                      f"| {w['p50_ms']:.1f} | {w['p95_ms']:.1f} | {w['p99_ms']:.1f} | {answers} |")
     return "\n".join(lines)
+
+
+def _share(part: float, whole: float) -> str:
+    return f"{part / whole:.1%}" if whole else "n/a"
 
 
 def verdicts(run: Run, bookings: int) -> list[str]:
@@ -235,7 +239,7 @@ def verdicts(run: Run, bookings: int) -> list[str]:
     bare = f["bare"].rps
     booking, scan = f["booking"], f["scan"]
     booked_rps = booking.successes / booking.wrk["seconds"]
-    booked_share = booked_rps / booking.bare_rps
+    booked_share = booked_rps / booking.bare_rps if booking.bare_rps else 0.0
 
     def met(ok: bool) -> str:
         return "met" if ok else "NOT met"
@@ -243,9 +247,10 @@ def verdicts(run: Run, bookings: int) -> list[str]:
     out = [
         f"- bare endpoint {bare:,.0f}/s; the one-line Flask app reaches {f['one_line'].rps:,.0f}/s "
         f"under the same settings, so the app's per-request hooks leave "
-        f"{bare / f['one_line'].rps:.0%} of gunicorn's ceiling",
+        f"{_share(bare, f['one_line'].rps)} of gunicorn's ceiling",
         f"- booking at 32 connections: {booked_rps:,.0f} bookings/s (201 answers), "
-        f"{booked_share:.1%} of the bare endpoint alongside (target >= 500/s and >= 6 %: "
+        f"{_share(booked_rps, booking.bare_rps)} of the bare endpoint alongside (target >= 500/s "
+        "and >= 6 %: "
         f"{met(booked_rps >= 500 and booked_share >= 0.06)})",
         f"- scan at 32 connections: p95 {scan.wrk['p95_ms']:.1f} ms over {scan.wrk['requests']:,} "
         f"scans, {scan.successes:,} of them check-ins (target p95 < 50 ms: "
@@ -253,7 +258,7 @@ def verdicts(run: Run, bookings: int) -> list[str]:
         f"- availability, 14 days, {bookings:,} bookings: p95 {f['availability_1'].wrk['p95_ms']:.1f} ms "
         f"on 1 connection (target < 25 ms: {met(f['availability_1'].wrk['p95_ms'] < 25)})",
         f"- published list at 32 connections: {f['list'].rps:,.0f}/s, "
-        f"{f['list'].rps / f['list'].bare_rps:.0%} of the bare endpoint alongside (target >= "
+        f"{_share(f['list'].rps, f['list'].bare_rps)} of the bare endpoint alongside (target >= "
         f"2,000/s: {met(f['list'].rps >= 2000)})",
     ]
     for key, what in (("booking", "booking"), ("scan", "scan")):
