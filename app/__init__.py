@@ -14,7 +14,9 @@ log = logging.getLogger("venuebook.config")
 
 
 def create_app(config: dict | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=True)
+    from app.core.http import VenueBook
+
+    app = VenueBook(__name__, instance_relative_config=True)
     instance = Path(app.instance_path)
     from app.config import load_settings
 
@@ -49,10 +51,14 @@ def register_extensions(app: Flask) -> None:
     from app import models as _all_models  # noqa: F401
     from app.accounts import service as accounts_service
     from app.core.auth import init_auth
+    from app.core.db import install_connection_recovery
     from app.core.i18n import select_locale, select_timezone
     from app.extensions import babel, csrf, db, limiter, migrate
 
     db.init_app(app)
+    with app.app_context():
+        for engine in db.engines.values():
+            install_connection_recovery(engine)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)

@@ -84,7 +84,9 @@ def load_settings(instance_path: Path) -> dict:
     return {
         "SECRET_KEY": env.get("SECRET_KEY") or _instance_secret(instance_path),
         "SQLALCHEMY_DATABASE_URI": _normalise_database_url(database_url),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # No ping per checkout: a round trip on every request. Connections the server closed are
+        # replaced at checkout without one (app.core.db.install_connection_recovery).
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": False},
         "TIMEZONE": env.get("TIMEZONE", "Asia/Shanghai"),
         "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",
         "BABEL_DEFAULT_TIMEZONE": env.get("TIMEZONE", "Asia/Shanghai"),

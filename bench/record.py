@@ -10,8 +10,8 @@ from pathlib import Path
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 HEADER = ("# Benchmarks\n\nFigures printed by the scripts in `bench/`, recorded with `--record`. "
-          "Machine: 2 cores, 24 GiB; PostgreSQL 15 on the same host; gunicorn with 4 gthread "
-          "workers × 4 threads; the load generator runs on the same 2 cores.\n")
+          "Machine: 2 cores, 24 GiB; PostgreSQL 15 on the same host; the load generator runs on "
+          "the same 2 cores; each section states its gunicorn settings.\n")
 
 
 def record_section(key: str, title: str, table: str, verdicts: list[str], command: str) -> None:

@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, render_template, request, send_file
+from collections.abc import Callable, Hashable
+from typing import Any
+
+from flask import (
+    Blueprint,
+    current_app,
+    jsonify,
+    render_template,
+    request,
+    send_file,
+    session,
+)
+from flask_babel import get_locale
+from sqlalchemy import func, select
 
 from app.catalog import service
-from app.catalog.models import District, Program, Venue
+from app.catalog.models import ResourcePhoto, Venue
 from app.catalog.photos import photo_file, photo_folder, photos_by_resource
-from app.catalog.rules import KIND_LABELS, filter_items
+from app.catalog.published import FrozenVersion, Rendering, filter_key, published_lists
+from app.catalog.rules import KIND_LABELS
 from app.catalog.schemas import (
     ExportQuerySchema,
     ListVersionSchema,
@@ -18,15 +32,27 @@ from app.catalog.schemas import (
 )
 from app.core.api import load
 from app.core.errors import NotFound
+from app.core.http import conditional_response
 from app.extensions import db
 
 catalog_pages = Blueprint("catalog_pages", __name__, template_folder="templates")
 catalog_api = Blueprint("catalog_api", __name__, url_prefix="/api/v1")
 
+# Schema instances are reusable and costly to build (nested fields are copied): build once.
+RESOURCE_QUERY = ResourceQuerySchema()
+EXPORT_QUERY = ExportQuerySchema()
+RESOURCE_LIST = ResourceListSchema()
+RESOURCE = ResourceSchema()
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
-def _version_items(args: dict):
-    version = service.get_version(db.session, args.get("version"))
-    return version, filter_items(version.snapshot["items"], args)
+
+def _json_bytes(data: Any) -> bytes:
+    # exactly what jsonify would send
+    return current_app.json.response(data).get_data()
+
+
+def _send(rendering: Rendering, mimetype: str, headers: dict | None = None):
+    return conditional_response(rendering.body, rendering.etag, mimetype, headers)
 
 
 # ---- API -----------------------------------------------------------------------------------
@@ -49,11 +75,11 @@ def list_resources():
               schema: ResourceList
         404: {$ref: "#/components/responses/Error404"}
     """
-    args = load(ResourceQuerySchema(), source="args")
-    version, items = _version_items(args)
-    return jsonify(ResourceListSchema().dump(
-        {"items": items, "list_version": service.describe_version(version)}
-    ))
+    args = load(RESOURCE_QUERY, source="args")
+    version, _ = published_lists().requested(args.get("version"))
+    rendering = version.rendering(("api", filter_key(args)), lambda: _json_bytes(RESOURCE_LIST.dump(
+        {"items": version.filtered(args), "list_version": service.describe_version(version)})))
+    return _send(rendering, "application/json")
 
 
 @catalog_api.get("/resources/export")
@@ -75,20 +101,21 @@ def export_resources():
             application/json: {}
         404: {$ref: "#/components/responses/Error404"}
     """
-    args = load(ExportQuerySchema(), source="args")
-    version, items = _version_items(args)
-    stem = f"shared-resources-v{version.number}"
+    args = load(EXPORT_QUERY, source="args")
+    version, _ = published_lists().requested(args.get("version"))
     fmt = args["format"]
-    if fmt == "xlsx":
-        body = service.export_xlsx(items, version)
-        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    elif fmt == "json":
-        return jsonify({"items": items, "list_version": service.describe_version(version)})
-    else:
-        body = service.export_csv(items)
-        mimetype = "text/csv"
-    return Response(body, mimetype=mimetype,
-                    headers={"Content-Disposition": f"attachment; filename={stem}.{fmt}"})
+    builders: dict[str, Callable[[], bytes]] = {
+        "xlsx": lambda: service.export_xlsx(version.filtered(args), version),
+        "json": lambda: _json_bytes({"items": version.filtered(args),
+                                     "list_version": service.describe_version(version)}),
+        "csv": lambda: service.export_csv(version.filtered(args)),
+    }
+    rendering = version.rendering((fmt, filter_key(args)), builders[fmt])
+    if fmt == "json":
+        return _send(rendering, "application/json")
+    stem = f"shared-resources-v{version.number}"
+    return _send(rendering, XLSX if fmt == "xlsx" else "text/csv",
+                 {"Content-Disposition": f"attachment; filename={stem}.{fmt}"})
 
 
 @catalog_api.get("/resources/<int:resource_id>")
@@ -109,8 +136,10 @@ def get_resource(resource_id: int):
             application/json:
               schema: Resource
     """
-    resource = service.published_resource(db.session, resource_id)
-    return jsonify(ResourceSchema().dump(service.describe_resource(resource)))
+    version, item = published_lists().listed_resource(resource_id)
+    rendering = version.rendering(("api-resource", resource_id),
+                                  lambda: _json_bytes(RESOURCE.dump(item)))
+    return _send(rendering, "application/json")
 
 
 @catalog_api.get("/list-versions")
@@ -152,19 +181,53 @@ def list_venues():
 # ---- pages ---------------------------------------------------------------------------------
 
 
-def _filter_choices():
+def _filter_choices(version: FrozenVersion) -> dict[str, list]:
+    """Districts, venues and programs that appear on this version, as it froze them."""
+    districts: dict[str, dict] = {}
+    venues: dict[str, dict] = {}
+    programs: dict[str, dict] = {}
+    for item in version.items:  # listed by district, then venue code
+        venue = item["venue"]
+        districts.setdefault(venue["district"], {
+            "code": venue["district"], "name": venue["district_name"],
+            "name_en": venue["district_name_en"]})
+        venues.setdefault(venue["code"], {"code": venue["code"], "name": venue["name"],
+                                          "name_en": venue["name_en"]})
+        for program in item["programs"]:
+            programs.setdefault(program["code"], {"code": program["code"], "name": program["name"],
+                                                  "name_en": program["name_en"]})
     return {
-        "districts": db.session.scalars(db.select(District).order_by(District.id)).all(),
-        "venues": db.session.scalars(db.select(Venue).order_by(Venue.code)).all(),
-        "programs": db.session.scalars(db.select(Program).order_by(Program.code)).all(),
+        "districts": list(districts.values()),
+        "venues": [venues[code] for code in sorted(venues)],
+        "programs": [programs[code] for code in sorted(programs)],
         "kinds": list(KIND_LABELS),
     }
 
 
 def _page_filters() -> dict:
     raw = {k: v for k, v in request.args.items() if v}
-    errors = ResourceQuerySchema().validate(raw)
+    errors = RESOURCE_QUERY.validate(raw)
     return {k: v for k, v in raw.items() if k not in errors}
+
+
+def _anonymous_visit() -> bool:
+    """Nobody signed in and nothing waiting in the session (a flash): the page is then the same
+    for every such visitor who reads the same language at the same address."""
+    return set(session) <= {"lang", "csrf_token"} and \
+        current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") not in request.cookies
+
+
+def _page(version: FrozenVersion, key: Hashable, render: Callable[[], str]):
+    """A page of the published list, with a strong ETag; built once for anonymous visitors."""
+    if _anonymous_visit():
+        rendering = version.rendering(("page", key, str(get_locale()), request.full_path),
+                                      lambda: render().encode())
+    else:  # the header names the user and carries their CSRF token: render, then compare
+        rendering = Rendering(version.number, render().encode())
+    response = _send(rendering, "text/html")
+    response.headers["Cache-Control"] = "private, no-cache"
+    response.vary.update(("Cookie", "Accept-Language"))
+    return response
 
 
 @catalog_pages.get("/")
@@ -179,19 +242,30 @@ def version_page(number: int):
 
 def _render_list(number: int | None):
     filters = _page_filters()
-    version = (service.current_version(db.session) if number is None
-               else service.get_version(db.session, number))
-    items = filter_items(version.snapshot["items"], filters) if version else []
-    latest = service.current_version(db.session)
-    return render_template(
+    lists = published_lists()
+    current = lists.current_number()
+    if current is None and number is None:
+        return render_template("catalog/index.html", version=None, is_latest=False, items=[],
+                               filters=filters)
+    version = lists.version(number if number is not None else current)
+    if version is None:
+        raise NotFound()
+    items = version.filtered(filters)
+    return _page(version, ("list", current, _photos_stamp()), lambda: render_template(
         "catalog/index.html",
         version=version,
-        is_latest=version is not None and latest is not None and version.number == latest.number,
+        is_latest=version.number == current,
         items=items,
         photos=photos_by_resource(db.session, [item["id"] for item in items]),
         filters=filters,
-        **_filter_choices(),
-    )
+        **_filter_choices(version),
+    ))
+
+
+def _photos_stamp() -> tuple:
+    """Photos are added between list versions: a page built before an upload is not reused."""
+    return tuple(db.session.execute(select(func.count(ResourcePhoto.id),
+                                           func.max(ResourcePhoto.id))).one())
 
 
 @catalog_pages.get("/list/versions")
@@ -201,9 +275,10 @@ def versions_page():
 
 @catalog_pages.get("/resources/<int:resource_id>")
 def resource_page(resource_id: int):
-    resource = service.published_resource(db.session, resource_id)
-    return render_template("catalog/resource.html", item=service.describe_resource(resource),
-                           photos=photos_by_resource(db.session, [resource_id]).get(resource_id, []))
+    version, item = published_lists().listed_resource(resource_id)
+    return _page(version, ("resource", resource_id, _photos_stamp()),
+                 lambda: render_template("catalog/resource.html", item=item, photos=photos_by_resource(
+                     db.session, [resource_id]).get(resource_id, [])))
 
 
 @catalog_pages.get("/resources/<int:resource_id>/photos/<int:photo_id>.jpg")

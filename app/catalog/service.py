@@ -8,10 +8,11 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from app.audit.service import record
 from app.catalog.models import ListVersion, Resource, Venue
+from app.catalog.published import FrozenVersion, published_lists
 from app.catalog.rules import KIND_LABELS
 from app.core.clock import now
 from app.core.errors import Conflict, NotFound
@@ -131,7 +132,7 @@ def all_versions(session: Session) -> list[ListVersion]:
     return list(session.scalars(select(ListVersion).order_by(ListVersion.number.desc())))
 
 
-def describe_version(version: ListVersion) -> dict[str, Any]:
+def describe_version(version: ListVersion | FrozenVersion) -> dict[str, Any]:
     return {
         "number": version.number,
         "published_at": version.published_at.isoformat(),
@@ -141,15 +142,21 @@ def describe_version(version: ListVersion) -> dict[str, Any]:
 
 
 def published_resource(session: Session, resource_id: int) -> Resource:
-    """A resource that is on the current published list (404 otherwise)."""
-    version = current_version(session)
-    listed = version is not None and any(
-        item["id"] == resource_id for item in version.snapshot["items"]
-    )
-    resource = session.get(Resource, resource_id)
-    if resource is None or not listed or not resource.active:
+    """A resource on the current published list, with its venue (404 otherwise).
+
+    One round trip: the resource, its venue and the current list's number. Which ids that
+    version lists comes from its snapshot, read once per process (app.catalog.published),
+    not from the whole snapshot loaded on every call.
+    """
+    latest = select(func.max(ListVersion.number)).scalar_subquery()
+    row = session.execute(select(Resource, latest).options(joinedload(Resource.venue))
+                          .where(Resource.id == resource_id)).first()
+    if row is None or row[1] is None or not row[0].active:
         raise NotFound()
-    return resource
+    version = published_lists().version(row[1])
+    if version is None or resource_id not in version.by_id:
+        raise NotFound()
+    return row[0]
 
 
 # ---- exports -------------------------------------------------------------------------------
@@ -210,7 +217,7 @@ def export_csv(items: list[dict]) -> bytes:
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
-def export_xlsx(items: list[dict], version: ListVersion) -> bytes:
+def export_xlsx(items: list[dict], version: ListVersion | FrozenVersion) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Font
 

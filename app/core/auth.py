@@ -6,6 +6,7 @@ from functools import wraps
 
 from flask import g, request
 from flask_login import current_user
+from sqlalchemy.orm import joinedload
 
 from app.core.errors import Forbidden, Unauthorized
 from app.extensions import db, login_manager
@@ -22,6 +23,17 @@ def bearer_token() -> str | None:
 def _not_signed_in() -> Unauthorized:
     # A wrong token is an error of its own, not an anonymous request.
     return Unauthorized("invalid_token") if g.get("invalid_token") else Unauthorized()
+
+
+def loaded_user_id() -> int | None:
+    """The id of the user this request has already loaded, or None; never loads one itself.
+
+    Flask-Login keeps the user it loaded (from the session, a token or login_user) in
+    ``g._login_user``. Reading ``current_user`` instead would look a token up in the database
+    just to name the user in a log line, on requests that never needed a user.
+    """
+    user = g.get("_login_user")
+    return user.id if user is not None and user.is_authenticated else None
 
 
 def init_auth(app) -> None:
@@ -42,7 +54,8 @@ def init_auth(app) -> None:
         user_id, _, nonce = session_id.partition(":")
         if not user_id.isdigit():
             return None
-        user = db.session.get(User, int(user_id))
+        # roles in the same round trip: every page's header asks for them
+        user = db.session.get(User, int(user_id), options=[joinedload(User.role_rows)])
         if user is None or user.session_nonce != nonce:
             return None
         return user

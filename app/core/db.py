@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import select
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator
+from sqlalchemy import DateTime, MetaData, TypeDecorator, event
+from sqlalchemy.engine import Engine, Row
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase
 
 NAMING_CONVENTION = {
@@ -97,7 +100,6 @@ APPEND_ONLY_TABLES: list[str] = []
 
 def make_append_only(table) -> None:
     """Attach the append-only triggers to a Table so ``create_all`` installs them too."""
-    from sqlalchemy import event
 
     APPEND_ONLY_TABLES.append(table.name)
 
@@ -110,7 +112,6 @@ def make_append_only(table) -> None:
 
 def install_extensions(metadata) -> None:
     """btree_gist lets PostgreSQL's exclusion constraints mix ``=`` on ids with range overlap."""
-    from sqlalchemy import event
 
     def _create(target, connection, **kw):
         if connection.dialect.name == "postgresql":
@@ -135,10 +136,62 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
 
 
 def _listen_for_sqlite() -> None:
-    from sqlalchemy import event
-    from sqlalchemy.engine import Engine
-
     event.listen(Engine, "connect", _sqlite_pragmas)
 
 
 _listen_for_sqlite()
+
+
+# ---- pooled connections without a ping per request -------------------------------------------
+
+
+def connection_lost(dbapi_connection) -> bool:
+    """Whether the server has already closed this idle pooled connection, known without a round trip.
+
+    An idle connection has nothing to say. A server ending a session (restart,
+    pg_terminate_backend, idle timeout, a crashed backend) sends an error and closes the socket,
+    and both wait unread in it: a socket with something to read before any query means the
+    connection is gone. Costs one poll() instead of the ping's round trip.
+    """
+    pgconn = getattr(dbapi_connection, "pgconn", None)
+    if pgconn is None:
+        return False  # SQLite: a file, nothing to lose
+    if dbapi_connection.closed or dbapi_connection.broken:
+        return True
+    try:
+        poller = select.poll()
+        poller.register(pgconn.socket, select.POLLIN)
+        return bool(poller.poll(0))
+    except Exception:  # noqa: BLE001 - a socket that cannot even be polled is no connection
+        return True
+
+
+def _replace_lost_connection(dbapi_connection, connection_record, connection_proxy) -> None:
+    if connection_lost(dbapi_connection):
+        # the pool discards this connection and hands out another (or connects anew)
+        raise DisconnectionError("the server closed this pooled connection")
+
+
+def install_connection_recovery(engine: Engine) -> None:
+    """Replace connections the server closed at checkout, instead of pinging every checkout.
+
+    A connection that dies silently after checkout fails its statement; SQLAlchemy then
+    invalidates it and every older pooled connection, and reads are retried once (see
+    ``app.core.http.VenueBook``); writes answer 500 and the client retries with its
+    Idempotency-Key.
+    """
+    if not event.contains(engine, "checkout", _replace_lost_connection):
+        event.listen(engine, "checkout", _replace_lost_connection)
+
+
+def read_alone(engine: Engine, statement, params: dict | None = None) -> list[Row]:
+    """Run one read statement outside any transaction: one round trip, no BEGIN and no ROLLBACK.
+
+    A single statement reads one consistent snapshot by itself; a transaction around it only
+    adds two round trips. A plain SQL string goes to the driver as it is, skipping SQLAlchemy's
+    statement cache lookup, for the cheapest checks on the hottest paths.
+    """
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        if isinstance(statement, str):
+            return list(conn.exec_driver_sql(statement, params or {}))
+        return list(conn.execute(statement, params or {}))

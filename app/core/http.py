@@ -18,6 +18,7 @@ from flask import (
 )
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 from app.core.api import error_response
@@ -29,6 +30,7 @@ from app.extensions import csrf, db, limiter
 log = logging.getLogger("venuebook.errors")
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 # Endpoints that take credentials in the body and use no ambient cookie authority; payment
 # providers' notifications carry their own signature instead.
 CSRF_EXEMPT_ENDPOINTS = {"accounts_api.create_token", "online_api.notify"}
@@ -75,6 +77,37 @@ def local_path(target: str | None) -> str | None:
 def redirect_to_next() -> Response:
     """Back to where the person came from (``?next=``) when that is on this site, else home."""
     return redirect(local_path(request.args.get("next")) or url_for("catalog_pages.index"))
+
+
+class VenueBook(Flask):
+    """Flask, retrying a read once when its database connection turns out to be dead.
+
+    Pooled connections are not pinged before use (``app.core.db.install_connection_recovery``):
+    one the server closed is replaced at checkout, but one that died silently fails the first
+    statement sent on it. SQLAlchemy invalidates it; a read then runs again on a fresh
+    connection. Nothing a read did can have been committed, so running it again is safe;
+    writes are not retried here (their clients retry with an Idempotency-Key).
+    """
+
+    def dispatch_request(self):
+        try:
+            return super().dispatch_request()
+        except DBAPIError as err:
+            if not err.connection_invalidated or request.method not in SAFE_METHODS \
+                    or g.get("db_retried"):
+                raise
+            log.warning("database connection lost; reading again",
+                        extra={"request_id": g.get("request_id"), "path": request.path})
+            g.db_retried = True
+            db.session.rollback()
+            return super().dispatch_request()
+
+
+def conditional_response(body: bytes, etag: str, mimetype: str, headers: dict | None = None):
+    """``body`` under its strong ETag, or 304 Not Modified when the client sent that ETag."""
+    response = current_app.response_class(body, mimetype=mimetype, headers=headers)
+    response.set_etag(etag)
+    return response.make_conditional(request)
 
 
 def wants_json() -> bool:

@@ -11,6 +11,8 @@ import uuid
 from flask import Flask, g, request
 from pythonjsonlogger.json import JsonFormatter
 
+from app.core.auth import loaded_user_id
+
 # calendar feed URLs carry their secret in the path: it never reaches the logs
 _SECRET_IN_PATH = re.compile(r"(/calendar/)[^/.]+")
 
@@ -35,8 +37,6 @@ def configure_logging(app: Flask) -> None:
 
     @app.after_request
     def _log_request(response):
-        from flask_login import current_user
-
         started = g.get("request_started")
         elapsed_ms = round((time.perf_counter() - started) * 1000, 1) if started else None
         response.headers["X-Request-Id"] = g.get("request_id", "")
@@ -49,7 +49,7 @@ def configure_logging(app: Flask) -> None:
                 "status": response.status_code,
                 "ms": elapsed_ms,
                 # the id only: emails and phones stay out of logs
-                "user_id": current_user.id if current_user and current_user.is_authenticated else None,
+                "user_id": loaded_user_id(),
             },
         )
         return response

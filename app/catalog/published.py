@@ -1,0 +1,144 @@
+"""The published list as it is served: derived once per version, per process, from its snapshot.
+
+A published version never changes (a database trigger refuses it), so everything derived from
+it — a filtered list as JSON, one resource, a page, a CSV or XLSX file — stays right for as
+long as the version exists. Each is built once per process and kept with a strong ETag (a
+hash of its bytes), so a client that has it gets 304 Not Modified. Which version is current
+costs one indexed query, outside any transaction; publishing gives the list a new number, so
+the next request sees it and nothing needs invalidating by hand. The cache lives on the app
+(``app.extensions``): each app, and each test, has its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from app.catalog.models import ListVersion, Resource
+from app.catalog.rules import filter_items
+from app.core.db import read_alone
+from app.core.errors import NotFound
+from app.extensions import db
+
+FILTER_KEYS = ("district", "venue", "kind", "program", "capacity")
+# Renderings per version: filters and paths come from clients, so the number of keys is theirs.
+MAX_RENDERINGS = 512
+MAX_VERSIONS = 4
+
+
+class Rendering:
+    """Bytes to send and their strong ETag."""
+
+    __slots__ = ("body", "etag")
+
+    def __init__(self, number: int, body: bytes):
+        self.body = body
+        self.etag = f"v{number}-{hashlib.sha256(body).hexdigest()[:32]}"
+
+
+class FrozenVersion:
+    """One published version: its items, looked up by id, and what has been rendered from it."""
+
+    def __init__(self, number: int, published_at: datetime, resource_count: int, note: str,
+                 snapshot: dict[str, Any]):
+        self.number = number
+        self.published_at = published_at
+        self.resource_count = resource_count
+        self.note = note
+        self.items: list[dict[str, Any]] = snapshot["items"]
+        self.by_id: dict[int, dict[str, Any]] = {item["id"]: item for item in self.items}
+        self._renderings: OrderedDict[Hashable, Rendering] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def filtered(self, filters: dict[str, Any]) -> list[dict[str, Any]]:
+        return filter_items(self.items, filters)
+
+    def rendering(self, key: Hashable, build: Callable[[], bytes]) -> Rendering:
+        """The rendering under ``key``, built once (two threads may both build it the first time;
+        either result is the same)."""
+        with self._lock:
+            found = self._renderings.get(key)
+            if found is not None:
+                self._renderings.move_to_end(key)
+                return found
+        made = Rendering(self.number, build())
+        with self._lock:
+            self._renderings[key] = made
+            while len(self._renderings) > MAX_RENDERINGS:
+                self._renderings.popitem(last=False)
+        return made
+
+
+def filter_key(args: dict[str, Any]) -> tuple:
+    """The filters that change a list, in one order, as a cache key."""
+    return tuple((name, str(args[name])) for name in FILTER_KEYS if args.get(name))
+
+
+class PublishedLists:
+    """The versions this process has read, newest use last."""
+
+    def __init__(self) -> None:
+        self._versions: OrderedDict[int, FrozenVersion] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def current_number(self) -> int | None:
+        # an index-only look at the unique index on number
+        return read_alone(db.engine, "SELECT max(number) FROM list_versions")[0][0]
+
+    def version(self, number: int) -> FrozenVersion | None:
+        with self._lock:
+            found = self._versions.get(number)
+            if found is not None:
+                self._versions.move_to_end(number)
+                return found
+        rows = read_alone(db.engine, select(
+            ListVersion.number, ListVersion.published_at, ListVersion.resource_count,
+            ListVersion.note, ListVersion.snapshot).where(ListVersion.number == number))
+        if not rows:
+            return None
+        made = FrozenVersion(*rows[0])
+        with self._lock:
+            self._versions[number] = made
+            while len(self._versions) > MAX_VERSIONS:
+                self._versions.popitem(last=False)
+        return made
+
+    def requested(self, number: int | None) -> tuple[FrozenVersion, int]:
+        """(the version asked for, or the current one; the current number). 404 when missing."""
+        current = self.current_number()
+        if current is None and number is None:
+            raise NotFound("no_published_list")
+        version = self.version(number if number is not None else current)
+        if version is None:
+            raise NotFound("not_found")
+        return version, current
+
+    def listed_resource(self, resource_id: int) -> tuple[FrozenVersion, dict[str, Any]]:
+        """A resource's item on the current list, while the resource is active; 404 otherwise.
+
+        The version number and the resource's active flag come back in one round trip.
+        """
+        rows = read_alone(db.engine, select(
+            select(func.max(ListVersion.number)).scalar_subquery(), Resource.active,
+        ).where(Resource.id == resource_id))
+        if not rows or rows[0][0] is None or not rows[0][1]:
+            raise NotFound()
+        version = self.version(rows[0][0])
+        item = version.by_id.get(resource_id) if version is not None else None
+        if item is None:
+            raise NotFound()
+        return version, item
+
+
+def published_lists() -> PublishedLists:
+    lists = current_app.extensions.get("published_lists")
+    if lists is None:
+        lists = current_app.extensions.setdefault("published_lists", PublishedLists())
+    return lists
