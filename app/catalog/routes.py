@@ -15,10 +15,9 @@ from flask import (
     session,
 )
 from flask_babel import get_locale
-from sqlalchemy import func, select
 
 from app.catalog import service
-from app.catalog.models import ResourcePhoto, Venue
+from app.catalog.models import Venue
 from app.catalog.photos import photo_file, photo_folder, photos_by_resource
 from app.catalog.published import FrozenVersion, Rendering, filter_key, published_lists
 from app.catalog.rules import KIND_LABELS
@@ -251,7 +250,7 @@ def _render_list(number: int | None):
     if version is None:
         raise NotFound()
     items = version.filtered(filters)
-    return _page(version, ("list", current, _photos_stamp()), lambda: render_template(
+    return _page(version, ("list", current), lambda: render_template(
         "catalog/index.html",
         version=version,
         is_latest=version.number == current,
@@ -262,11 +261,6 @@ def _render_list(number: int | None):
     ))
 
 
-def _photos_stamp() -> tuple:
-    """Photos are added between list versions: a page built before an upload is not reused."""
-    return tuple(db.session.execute(select(func.count(ResourcePhoto.id),
-                                           func.max(ResourcePhoto.id))).one())
-
 
 @catalog_pages.get("/list/versions")
 def versions_page():
@@ -276,7 +270,7 @@ def versions_page():
 @catalog_pages.get("/resources/<int:resource_id>")
 def resource_page(resource_id: int):
     version, item = published_lists().listed_resource(resource_id)
-    return _page(version, ("resource", resource_id, _photos_stamp()),
+    return _page(version, ("resource", resource_id),
                  lambda: render_template("catalog/resource.html", item=item, photos=photos_by_resource(
                      db.session, [resource_id]).get(resource_id, [])))
 
