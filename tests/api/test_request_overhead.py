@@ -61,5 +61,7 @@ def test_signed_in_page_loads_the_user_with_roles_at_once(api):
     seen = _statements(api.app)
     page = client.get("/")
     assert page.status_code == 200 and 'action="/logout"' in page.get_data(as_text=True)
-    # the list's version, then the user joined with their roles
-    assert len(seen) == 2 and "user_roles" in seen[1], seen
+    # the list's version, the photos of the listed resources (a signed-in page is rendered
+    # anew, with photos uploaded since), then the user joined with their roles — one each
+    assert len(seen) == 3, seen
+    assert "list_versions" in seen[0] and "resource_photos" in seen[1] and "user_roles" in seen[2]
