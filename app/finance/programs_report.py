@@ -146,6 +146,11 @@ def render_csv(report: list[dict]) -> str:
 
 def xlsx_file(report: list[dict], month: str):
     from openpyxl import Workbook  # loaded on the first export, as in exports.py
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    def cell(value):
+        # names typed by administrators may hold control characters a spreadsheet cannot store
+        return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
 
     workbook = Workbook(write_only=True)
     main, tiers, hours = table_rows(report)
@@ -154,7 +159,7 @@ def xlsx_file(report: list[dict], month: str):
         sheet = workbook.create_sheet(title)
         sheet.append(headers)
         for row in rows:
-            sheet.append(row)
+            sheet.append([cell(value) for value in row])
     spool = tempfile.TemporaryFile()
     workbook.save(spool)
     spool.seek(0)

@@ -91,3 +91,20 @@ def test_the_programs_page_shows_each_program_with_its_chart(api, frozen_clock):
     assert chart.status_code == 200 and chart.get_data().startswith(b"\x89PNG")
     assert finance.get(f"/finance/programs/nope/chart.png?month={MONTH}").status_code == 404
     assert _signed_in(api.app, CREATOR).get("/finance/programs").status_code == 403
+
+
+def test_the_xlsx_report_survives_control_characters_in_names(api):
+    """A program named with a control character (typed or pasted by an administrator) still
+    exports: the spreadsheet drops what it cannot store instead of answering 500."""
+    from sqlalchemy import select
+
+    from app.catalog.models import Program
+    from app.extensions import db
+
+    with api.app.app_context():
+        program = db.session.scalar(select(Program).where(Program.code == "huangpu-shared-service"))
+        program.name_zh = "黄浦\x01共享服务"
+        db.session.commit()
+    response = api.get("/api/v1/finance/programs/report?month=2026-12&format=xlsx",
+                       "finance@demo.local")
+    assert response.status_code == 200 and response.get_data()[:2] == b"PK"
