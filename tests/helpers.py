@@ -36,6 +36,13 @@ def at(day: str, hhmm: str) -> str:
     return f"{day}T{hhmm}:00+08:00"
 
 
+def publish(api, note: str = "") -> int:
+    """Publish the catalog as it is now (program links and prices count from here)."""
+    response = api.post("/api/v1/admin/list-versions", ADMIN, json={"note": note})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["number"]
+
+
 def book(api, code: str, day: str, start: str, end: str, as_user: str = CREATOR, **extra):
     return api.post("/api/v1/bookings", as_user,
                     json={"resource_id": resource_id(api, code), "start": at(day, start),

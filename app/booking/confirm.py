@@ -134,7 +134,8 @@ def book_as_shown(session: Session, creator: User, choice: Choice, token: str | 
 
 def cancel_outcome(booking: Booking, now: datetime) -> dict:
     """What cancelling ``booking`` now would do with its voucher and quota (asked before)."""
-    deadline = rules.cancel_deadline(booking.resource.cancel_deadline_hours, booking.start_at)
+    deadline = rules.cancel_deadline(service.booked_terms(booking).cancel_deadline_hours,
+                                     booking.start_at)
     late = now >= deadline
     voucher = booking.voucher if booking.voucher_fen or booking.voucher_id else None
     forfeits = bool(late and voucher is not None and voucher.program.no_show_policy == "forfeit")

@@ -22,6 +22,7 @@ from app.accounts.models import User
 from app.booking.models import Booking
 from app.booking.strikes import suspended_until
 from app.catalog.models import Program, Resource
+from app.catalog.published import PublishedResource
 from app.core.clock import now as clock_now
 from app.core.clock import to_local
 from app.core.errors import AppError, Busy
@@ -51,7 +52,7 @@ def booking_day(start: datetime) -> date:
     return to_local(start).date()
 
 
-def _quota_programs(resource: Resource, day: date) -> list[Program]:
+def _quota_programs(resource: PublishedResource | Resource, day: date) -> list[Program]:
     """Quota programs the resource accepts that apply there on ``day`` (open, in force, in
     their own district)."""
     return [p for p in resource.programs if p.funding == "quota" and p.applies(resource.venue, day)]
@@ -95,13 +96,13 @@ def _check_not_suspended(session: Session, user: User, program: Program, moment:
                                                           "program": program.code})
 
 
-def _hold_quota(session: Session, user: User, booking: Booking, wanted_fen: int,
-                at: datetime, *, new_booking: bool = True) -> tuple[int, int | None]:
+def _hold_quota(session: Session, user: User, booking: Booking, resource: PublishedResource,
+                wanted_fen: int, at: datetime, *, new_booking: bool = True) -> tuple[int, int | None]:
     """Hold up to ``wanted_fen`` of the first quota program that has any left: (fen, program)."""
     if wanted_fen <= 0:
         return 0, None
     day = booking_day(booking.start_at)
-    for program in _quota_programs(booking.resource, day):
+    for program in _quota_programs(resource, day):
         account = quota.locked_account(session, user, program, to_local(booking.start_at).year, day)
         if account is None:
             continue
@@ -114,10 +115,10 @@ def _hold_quota(session: Session, user: User, booking: Booking, wanted_fen: int,
     return 0, None
 
 
-def plan(session: Session, user: User, booking: Booking, voucher_code: str | None,
-         use_quota: bool, at: datetime) -> None:
-    """Attach a voucher and hold quota for a new booking; the rest is self-pay."""
-    resource = booking.resource
+def plan(session: Session, user: User, booking: Booking, resource: PublishedResource,
+         voucher_code: str | None, use_quota: bool, at: datetime) -> None:
+    """Attach a voucher and hold quota for a new booking, by the programs ``resource`` (on the
+    list's terms) accepts; the rest is self-pay."""
     remaining = booking.gross_fen
     voucher_fen = 0
     program_id = None
@@ -137,13 +138,14 @@ def plan(session: Session, user: User, booking: Booking, voucher_code: str | Non
             program_id = voucher.program_id
         quota_fen = 0
         if use_quota:
-            quota_fen, quota_program = _hold_quota(session, user, booking, remaining, at)
+            quota_fen, quota_program = _hold_quota(session, user, booking, resource, remaining, at)
             program_id = program_id or quota_program
     booking.program_id = program_id
     _apply(booking, Split(booking.gross_fen, voucher_fen, quota_fen))
 
 
-def replan(session: Session, booking: Booking, gross_fen: int, at: datetime) -> None:
+def replan(session: Session, booking: Booking, resource: PublishedResource, gross_fen: int,
+           at: datetime) -> None:
     """After a move to a new slot: the voucher covers min(face, new price); the quota hold is
     taken afresh for what is left (it shrinks, or grows within the cap); self-pay is the rest.
 
@@ -163,8 +165,8 @@ def replan(session: Session, booking: Booking, gross_fen: int, at: datetime) -> 
             voucher_fen = voucher_covers(voucher, gross_fen)
         quota_fen = 0
         if had_quota:
-            quota_fen, _ = _hold_quota(session, user, booking, gross_fen - voucher_fen, at,
-                                       new_booking=False)
+            quota_fen, _ = _hold_quota(session, user, booking, resource, gross_fen - voucher_fen,
+                                       at, new_booking=False)
     _apply(booking, Split(gross_fen, voucher_fen, quota_fen))
 
 
@@ -187,7 +189,7 @@ def redeem(session: Session, booking: Booking, *, actor_id: int | None, at: date
     quota.consume(session, booking, at=at, actor_id=actor_id)
 
 
-def preview_split(session: Session, user: User, resource: Resource, start: datetime,
+def preview_split(session: Session, user: User, resource: PublishedResource, start: datetime,
                   voucher_code: str | None, use_quota: bool, gross_fen: int) -> Split:
     """The split a booking would get now, without holding anything (shown before confirming)."""
     day = booking_day(start)
@@ -215,6 +217,6 @@ def preview_split(session: Session, user: User, resource: Resource, start: datet
     return Split(gross_fen, voucher_fen, quota_fen)
 
 
-def usable_vouchers_for(session: Session, user: User, resource: Resource, start: datetime,
+def usable_vouchers_for(session: Session, user: User, resource: PublishedResource, start: datetime,
                         today: date) -> list:
     return vouchers.usable_vouchers(session, user, today, resource, booking_day(start))

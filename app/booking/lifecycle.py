@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from app.accounts.models import User
 from app.booking import funding, rules
@@ -29,13 +29,13 @@ from app.booking.guard import StateChanged, lock_booking, require_status
 from app.booking.models import Booking, BookingEvent
 from app.booking.service import (
     bookable_resource,
+    booked_terms,
     can_view,
     check_slot,
     insert_guarded,
     take_booking_lock,
 )
 from app.booking.strikes import Strike, recent_strikes
-from app.catalog.models import Resource
 from app.checkin import rules as checkin_rules
 from app.checkin import short_codes
 from app.checkin.models import CheckIn
@@ -105,11 +105,12 @@ def book(session: Session, creator: User, resource_id: int, start: datetime, end
     booking = Booking(resource_id=resource.id, creator_id=creator.id, start_at=start, end_at=end,
                       blocked_until=end + timedelta(minutes=resource.buffer_minutes),
                       status="confirmed", gross_fen=gross, voucher_fen=0, quota_fen=0,
-                      self_pay_fen=gross, created_at=now, short_code=_unused_short_code(session))
-    booking.resource = resource
+                      self_pay_fen=gross, created_at=now, short_code=_unused_short_code(session),
+                      list_version=resource.list_version)
+    booking.resource = resource.row
     booking.creator = creator
     insert_guarded(session, booking)
-    funding.plan(session, creator, booking, voucher_code, use_quota, now)
+    funding.plan(session, creator, booking, resource, voucher_code, use_quota, now)
     session.flush()
     payments.open_receivable(session, booking, now, creator.id)
     # The booking row records its creation; events record what changes it later. The
@@ -135,7 +136,7 @@ def cancel(session: Session, user: User, booking_id: int, now: datetime,
     require_status(booking, "confirmed")
     if now >= booking.start_at:
         raise RuleViolation("cancel_deadline_passed", details={"reason": "started"})
-    deadline = rules.cancel_deadline(booking.resource.cancel_deadline_hours, booking.start_at)
+    deadline = rules.cancel_deadline(booked_terms(booking).cancel_deadline_hours, booking.start_at)
     late = now >= deadline
     if late and not accept_late:
         raise RuleViolation("cancel_deadline_passed", details={
@@ -155,14 +156,18 @@ def cancel(session: Session, user: User, booking_id: int, now: datetime,
 def reschedule(session: Session, user: User, booking_id: int, start: datetime, end: datetime,
                now: datetime) -> Booking:
     """Move a booking to a new slot of its resource and plan its funding for the new price:
-    the new slot or nothing changes."""
+    the new slot or nothing changes.
+
+    The deadline to move is the one it was booked with; the new slot is priced and checked on
+    the list in force now (as a new booking would be), and the booking records that version.
+    """
     booking = _locked_owned(session, user, booking_id)
     require_status(booking, "confirmed")
-    resource = booking.resource
-    deadline = rules.cancel_deadline(resource.cancel_deadline_hours, booking.start_at)
+    deadline = rules.cancel_deadline(booked_terms(booking).cancel_deadline_hours, booking.start_at)
     if now >= deadline:
         raise RuleViolation("cancel_deadline_passed", details={
             "deadline": to_local(deadline).isoformat(), "reason": "reschedule"})
+    resource = bookable_resource(session, booking.resource_id)
     resource_rules = check_slot(session, resource, start, end, now, exclude_id=booking.id)
     before = {"start": booking.start_at.isoformat(), "end": booking.end_at.isoformat(),
               "gross_fen": booking.gross_fen, "voucher_fen": booking.voucher_fen,
@@ -171,7 +176,8 @@ def reschedule(session: Session, user: User, booking_id: int, start: datetime, e
         booking.start_at = start
         booking.end_at = end
         booking.blocked_until = end + timedelta(minutes=resource.buffer_minutes)
-        funding.replan(session, booking, rules.price_fen(resource_rules, start, end), now)
+        booking.list_version = resource.list_version
+        funding.replan(session, booking, resource, rules.price_fen(resource_rules, start, end), now)
         payments.require_covers_paid(booking)
         session.flush()
         payments.adjust_receivable(session, booking, before["self_pay_fen"], now, user.id)
@@ -221,7 +227,7 @@ def check_in(session: Session, operator: User, booking_id: int, moment: datetime
         return CheckInOutcome("invalid", scan_id=scan.id)
     result = checkin_rules.decide(booking.status, _may_operate(operator, booking), moment,
                                   booking.start_at, booking.end_at,
-                                  booking.resource.checkin_opens_minutes)
+                                  booked_terms(booking).checkin_opens_minutes)
     scan = record_scan(session, operator_id=operator.id, raw=raw, device=device, method=method,
                        result=result, reason="", booking_id=booking.id, at=moment)
     outcome = CheckInOutcome(result, booking, scan_id=scan.id)
@@ -265,7 +271,7 @@ def mark_no_show(session: Session, booking_id: int, moment: datetime,
     if booking is None:
         raise NotFound()
     require_status(booking, "confirmed")
-    if moment < booking.start_at + timedelta(minutes=booking.resource.no_show_after_minutes):
+    if moment < booking.start_at + timedelta(minutes=booked_terms(booking).no_show_after_minutes):
         raise RuleViolation("too_early_for_no_show", details={"status": booking.status})
     booking.status = "no_show"
     funding.release(session, booking, forfeit_voucher=True, actor_id=actor_id, at=moment)
@@ -303,18 +309,18 @@ def complete(session: Session, booking_id: int, moment: datetime) -> Booking:
 
 
 def mark_no_shows(session: Session, moment: datetime) -> int:
-    """The scheduler's sweep: every confirmed booking past its no-show time."""
-    due = session.execute(
-        select(Booking.id, Booking.start_at, Resource.no_show_after_minutes)
-        .join(Booking.resource)
-        .where(Booking.status == "confirmed", Booking.start_at < moment)
-        .order_by(Booking.start_at)).all()
+    """The scheduler's sweep: every confirmed booking past its no-show time (by the terms it
+    was booked on)."""
+    due = session.scalars(
+        select(Booking).where(Booking.status == "confirmed", Booking.start_at < moment)
+        .options(joinedload(Booking.resource)).order_by(Booking.start_at)).all()
     marked = 0
-    for booking_id, start_at, after in due:
-        if start_at + timedelta(minutes=after) > moment:
+    for booking in due:
+        after = booked_terms(booking).no_show_after_minutes
+        if booking.start_at + timedelta(minutes=after) > moment:
             continue
         try:
-            mark_no_show(session, booking_id, moment)
+            mark_no_show(session, booking.id, moment)
         except StateChanged:
             continue  # checked in or cancelled meanwhile
         marked += 1

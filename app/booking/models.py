@@ -82,6 +82,9 @@ class Booking(Base):
     # SQL (benchmarks); every booking made through the lifecycle has one.
     short_code: Mapped[str | None] = mapped_column(String(8), unique=True,
                                                    default=short_codes.new)
+    # The published list version whose price and rules it was booked on (a reschedule takes
+    # the version in force then). Null for bookings made before versions were recorded.
+    list_version: Mapped[int | None] = mapped_column(Integer)
 
     resource: Mapped[Resource] = relationship()
     creator: Mapped[User] = relationship()

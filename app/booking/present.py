@@ -8,6 +8,7 @@ from app.accounts.models import User
 from app.accounts.service import mask_phone
 from app.booking import rules
 from app.booking.models import Booking
+from app.booking.service import booked_terms
 from app.core.clock import to_local
 from app.payments.rules import outstanding_fen
 
@@ -23,13 +24,14 @@ def describe_booking(booking: Booking, viewer: User | None = None) -> dict:
     """The API shape of a booking; the creator's phone only to themselves."""
     resource = booking.resource
     venue = resource.venue
-    deadline = rules.cancel_deadline(resource.cancel_deadline_hours, booking.start_at)
+    deadline = rules.cancel_deadline(booked_terms(booking).cancel_deadline_hours, booking.start_at)
     creator = booking.creator
     reveal = viewer is not None and viewer.id == booking.creator_id
     return {
         "id": booking.id,
         "status": booking.status,
         "short_code": booking.short_code,
+        "list_version": booking.list_version,
         "start": to_local(booking.start_at).isoformat(),
         "end": to_local(booking.end_at).isoformat(),
         "resource": {"id": resource.id, "name": resource.name_zh, "name_en": resource.name_en,

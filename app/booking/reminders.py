@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from app.booking.models import Booking
+from app.booking.service import booked_terms
 from app.catalog.models import Resource
 from app.core.clock import to_local
 from app.notify.service import enqueue
@@ -25,7 +26,7 @@ def send_reminders(session: Session, moment: datetime, link_for: Callable[[Booki
         until_start = booking.start_at - moment
         kind = "reminder_1h" if until_start <= timedelta(hours=1) else "reminder_24h"
         venue = booking.resource.venue
-        deadline = booking.start_at - timedelta(hours=booking.resource.cancel_deadline_hours)
+        deadline = booking.start_at - timedelta(hours=booked_terms(booking).cancel_deadline_hours)
         note = enqueue(session, booking.creator, kind, f"{kind}:{booking.id}", {
             "resource": booking.resource.name_zh, "venue": venue.name_zh, "address": venue.address_zh,
             "start": to_local(booking.start_at).strftime("%m-%d %H:%M"),

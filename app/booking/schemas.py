@@ -90,6 +90,8 @@ class BookingSchema(Schema):
     end = fields.String(required=True)
     short_code = fields.String(allow_none=True, metadata={
         "description": "8 characters to read out at the desk; POST /checkins accepts it as code"})
+    list_version = fields.Integer(allow_none=True, metadata={
+        "description": "the published list version whose price and rules it was booked on"})
     resource = fields.Nested(BookedResourceSchema, required=True)
     price = fields.Nested(PriceSchema, required=True)
     payment = fields.Nested(PaymentStateSchema)

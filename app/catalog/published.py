@@ -20,8 +20,9 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.orm import object_session
 
-from app.catalog.models import ListVersion, Resource
+from app.catalog.models import ListVersion, Program, Resource
 from app.catalog.rules import filter_items
 from app.core.db import read_alone
 from app.core.errors import NotFound
@@ -74,6 +75,50 @@ class FrozenVersion:
             while len(self._renderings) > MAX_RENDERINGS:
                 self._renderings.popitem(last=False)
         return made
+
+
+# What a booking takes from the list: the terms an administrator's draft must not change.
+RULE_FIELDS = ("slot_minutes", "min_minutes", "max_minutes", "buffer_minutes",
+               "min_notice_minutes", "max_advance_days", "cancel_deadline_hours",
+               "checkin_opens_minutes", "no_show_after_minutes")
+
+
+class PublishedResource:
+    """A resource on the terms a list version published: its rates, booking rules, opening
+    hours, kind and accepted programs come from the version's snapshot; what the list does not
+    freeze (its id, venue, names for messages) comes from the row.
+
+    Booking, quoting, availability and the pages read resources through this, so an
+    administrator's unpublished edit changes nothing a creator is charged or offered.
+    """
+
+    def __init__(self, row: Resource, item: dict[str, Any], version: int):
+        self.row = row
+        self.list_version = version
+        rates, rules = item["rates"], item["rules"]
+        self.hourly_rate_fen: int = rates["hourly_fen"]
+        self.peak_rate_fen: int = rates["peak_fen"]
+        self.peak_start: str = rates["peak_start"]
+        self.peak_end: str = rates["peak_end"]
+        for name in RULE_FIELDS:
+            setattr(self, name, rules[name])
+        self.effective_opening_hours: dict[str, Any] = item["opening_hours"]
+        self.kind: str = item["kind"]
+        self.program_codes: tuple[str, ...] = tuple(p["code"] for p in item["programs"])
+        self._programs: list[Program] | None = None
+
+    @property
+    def programs(self) -> list[Program]:
+        """The programs the version links to this resource (their own rules are live)."""
+        if self._programs is None:
+            session = object_session(self.row)
+            self._programs = list(session.scalars(
+                select(Program).where(Program.code.in_(self.program_codes)).order_by(Program.code)
+            )) if self.program_codes else []
+        return self._programs
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.row, name)
 
 
 def filter_key(args: dict[str, Any]) -> tuple:
@@ -135,6 +180,20 @@ class PublishedLists:
         if item is None:
             raise NotFound()
         return version, item
+
+
+    def rule(self, number: int | None, resource_id: int, name: str, live: int) -> int:
+        """One booking rule of a resource as version ``number`` published it (``live``, the
+        row's value, where that version is unknown or does not list the resource)."""
+        version = self.version(number) if number is not None else None
+        item = version.by_id.get(resource_id) if version is not None else None
+        return item["rules"][name] if item is not None else live
+
+    def terms(self, row: Resource, number: int | None) -> PublishedResource | None:
+        """``row`` on the terms of version ``number``; None when that version does not list it."""
+        version = self.version(number) if number is not None else None
+        item = version.by_id.get(row.id) if version is not None else None
+        return PublishedResource(row, item, number) if item is not None else None
 
 
 def published_lists() -> PublishedLists:

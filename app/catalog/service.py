@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from app.audit.service import record
 from app.catalog.models import ListVersion, Resource, Venue
-from app.catalog.published import FrozenVersion, published_lists
+from app.catalog.published import FrozenVersion, PublishedResource, published_lists
 from app.catalog.rules import KIND_LABELS
 from app.core.clock import now
 from app.core.errors import Conflict, NotFound
@@ -141,22 +141,22 @@ def describe_version(version: ListVersion | FrozenVersion) -> dict[str, Any]:
     }
 
 
-def published_resource(session: Session, resource_id: int) -> Resource:
-    """A resource on the current published list, with its venue (404 otherwise).
+def published_resource(session: Session, resource_id: int) -> PublishedResource:
+    """A resource on the current published list, on that list's terms, with its venue (404
+    otherwise).
 
-    One round trip: the resource, its venue and the current list's number. Which ids that
-    version lists comes from its snapshot, read once per process (app.catalog.published),
-    not from the whole snapshot loaded on every call.
+    One round trip: the resource, its venue and the current list's number. What that version
+    says of the resource comes from its snapshot, read once per process (app.catalog.published).
     """
     latest = select(func.max(ListVersion.number)).scalar_subquery()
     row = session.execute(select(Resource, latest).options(joinedload(Resource.venue))
                           .where(Resource.id == resource_id)).first()
-    if row is None or row[1] is None or not row[0].active:
+    if row is None or not row[0].active:
         raise NotFound()
-    version = published_lists().version(row[1])
-    if version is None or resource_id not in version.by_id:
+    terms = published_lists().terms(row[0], row[1])
+    if terms is None:
         raise NotFound()
-    return row[0]
+    return terms
 
 
 # ---- exports -------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from app.booking import lifecycle
 from app.booking.lifecycle import CheckInOutcome
 from app.booking.present import describe_booking
 from app.booking.schemas import BookingSchema
-from app.booking.service import visible_booking
+from app.booking.service import booked_terms, visible_booking
 from app.catalog.models import Venue
 from app.checkin import keys, qr, service
 from app.checkin.schemas import CheckinRequestSchema, CheckinResultSchema, SigningKeySchema
@@ -54,7 +54,7 @@ def _message(outcome: CheckInOutcome) -> str:
         return _("This booking is for %(venue)s, not this desk.",
                  venue=localized(resource.venue, "name"))
     if outcome.result == "too_early":
-        opens = booking.start_at - timedelta(minutes=resource.checkin_opens_minutes)
+        opens = booking.start_at - timedelta(minutes=booked_terms(booking).checkin_opens_minutes)
         return _("Too early: check-in opens at %(opens)s.",
                  opens=to_local(opens).strftime("%Y-%m-%d %H:%M"))
     if outcome.result == "too_late":

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, aliased
 from app.booking.models import ACTIVE_STATUSES, Booking, BookingEvent
 from app.booking.rules import local_midnight
 from app.catalog.models import Program, Resource, Venue
+from app.catalog.published import published_lists
 from app.checkin.models import CheckIn
 from app.checkin.rules import window as checkin_window
 from app.core.clock import to_local
@@ -397,7 +398,8 @@ def check_checkin_windows(session: Session, start: datetime, end: datetime) -> l
     never cancelled, moved or marked a no-show after the scan, and the scan fell in its window."""
     rows = session.execute(
         select(CheckIn.id, CheckIn.at, Booking.id, Booking.status, Booking.start_at,
-               Booking.end_at, Resource.checkin_opens_minutes)
+               Booking.end_at, Resource.checkin_opens_minutes, Booking.list_version,
+               Booking.resource_id)
         .join(Booking, Booking.id == CheckIn.booking_id)
         .join(Resource, Resource.id == Booking.resource_id)
         .where(CheckIn.at >= start, CheckIn.at < end)
@@ -411,7 +413,10 @@ def check_checkin_windows(session: Session, start: datetime, end: datetime) -> l
                    BookingEvent.at > CheckIn.at))
     }
     violations = []
-    for checkin_id, at, booking_id, status, start_at, end_at, opens in rows:
+    lists = published_lists()
+    for checkin_id, at, booking_id, status, start_at, end_at, live, version, resource_id in rows:
+        # the window the booking was made with, not an administrator's unpublished edit
+        opens = lists.rule(version, resource_id, "checkin_opens_minutes", live)
         opened, closed = checkin_window(start_at, end_at, opens)
         if status not in ("checked_in", "completed"):
             violations.append(Violation(9, "checkin", str(checkin_id),

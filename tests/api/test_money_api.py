@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.helpers import ADMIN, CREATOR, FINANCE, HP_CREATOR, assert_error, at, book, resource_id
+from tests.helpers import ADMIN, CREATOR, FINANCE, HP_CREATOR, assert_error, at, book, publish, resource_id
 
 YP_ROOM = "vjc-live-01"   # ¥180/h, peak ¥260/h, accepts 杨浦直播券
 HP_ROOM = "ftc-live-01"
@@ -103,6 +103,7 @@ def test_quota_runs_out_to_the_last_fen_then_self_pay(api):
         "code": "tiny-test-quota", "name_zh": "测试额度", "funding": "quota",
         "eligibility": "certified_creator", "tiers": [{"code": "T", "name_zh": "T", "cap_fen": 25000}],
         "resource_kinds": ["livestream_room"], "venue_ids": []})
+    publish(api, "tiny-test-quota on live-stream rooms")
     api.post(f"/api/v1/admin/users/{hp['id']}/certifications", ADMIN,
              json={"program": "tiny-test-quota", "tier": "T"})
     first = book(api, YP_ROOM, DAY, "10:00", "11:00", HP_CREATOR).get_json()  # ¥180
@@ -158,6 +159,7 @@ def test_a_third_program_works_without_code_change(api):
         "resource_kinds": ["photo_studio"], "venue_ids": []})
     assert response.status_code == 201, response.get_json()
     assert response.get_json()["resource_ids"]
+    publish(api, "bund-photo-voucher on photo studios")
     api.post("/api/v1/admin/enterprises/1/residencies", ADMIN,
              json={"program": "bund-photo-voucher", "valid_from": "2026-01-01"})
     batch = api.post("/api/v1/admin/voucher-batches", ADMIN, json={

@@ -25,6 +25,7 @@ from tests.helpers import (
     OP_FTC,
     assert_error,
     book,
+    publish,
 )
 
 HUANGPU_ROOM = "ftc-live-01"  # ¥220 an hour, Huangpu quota
@@ -64,9 +65,11 @@ def test_a_program_stays_in_its_district_unless_marked_cross_district(api):
             "venue_ids": _venue_ids("yangpu")})
         certify(db.session, None, require_user(db.session, HP_CREATOR), program.code, "A")
     _in_app(api, lambda: huangpu_program_on_yangpu_rooms("hp-kind-leak", False))
+    publish(api)
     stray = book(api, YANGPU_ROOM, "2026-12-03", "10:00", "11:00", HP_CREATOR).get_json()
     assert stray["price"]["quota_fen"] == 0
     _in_app(api, lambda: huangpu_program_on_yangpu_rooms("hp-cross", True))
+    publish(api)
     crossing = book(api, YANGPU_ROOM, "2026-12-03", "12:00", "13:00", HP_CREATOR).get_json()
     assert crossing["price"]["quota_fen"] == 18000 and crossing["program"] == "hp-cross"
 
@@ -104,6 +107,7 @@ def test_a_voucher_covers_its_programs_share_only(api):
                              valid_from=date(2026, 11, 1), valid_until=date(2027, 3, 31))
         return issue_vouchers(db.session, None, batch, enterprise, 1)[0].code
     code = _in_app(api, half_voucher)
+    publish(api)
     booked = book(api, YANGPU_ROOM, "2026-12-03", "10:00", "12:00", voucher_code=code).get_json()
     # ¥360: half is ¥180, below the ¥200 face value
     assert booked["price"] == {"gross_fen": 36000, "voucher_fen": 18000, "quota_fen": 0,

@@ -22,6 +22,7 @@ from tests.helpers import (
     OP_FTC,
     assert_error,
     book,
+    publish,
 )
 
 HUANGPU = "huangpu-shared-service"
@@ -136,6 +137,7 @@ def test_a_third_districts_scheme_end_to_end(api, frozen_clock):
         "description_zh": "示例规则，可由管理员修改", "venue_ids": [venue_id]})
     assert program.status_code == 201, program.get_json()
     assert program.get_json()["strike_policy"]["window_days"] == 60
+    publish(api, "徐汇 joins the list")
     with api.app.app_context():
         enterprise_id = db.session.scalar(select(Enterprise.id))
     assert api.post(f"/api/v1/admin/enterprises/{enterprise_id}/residencies", ADMIN, json={
