@@ -342,7 +342,7 @@ def edit_resource(resource_id: int | None = None):
                 changes.pop("code", None)
             resource = catalog.save_resource(db.session, current_user.id, resource, changes)
             db.session.commit()
-            flash(_("Saved. Publish a new version to show it on the public list."), "success")
+            flash(_("Saved as a draft: creators see and pay the published version until you publish a new one."), "success")
             return redirect(url_for("admin.edit_resource", resource_id=resource.id))
         except ValidationFailed as err:
             db.session.rollback()
@@ -397,7 +397,7 @@ def edit_venue(venue_id: int):
             changes["opening_hours"] = parse_json_field(form.get("opening_hours") or "{}")
             catalog.save_venue(db.session, current_user.id, venue, changes)
             db.session.commit()
-            flash(_("Saved. Publish a new version to show it on the public list."), "success")
+            flash(_("Saved as a draft: creators see and pay the published version until you publish a new one."), "success")
             return redirect(url_for("admin.edit_venue", venue_id=venue.id))
         except ValueError:
             errors = {"opening_hours": [_("Not valid JSON.")]}

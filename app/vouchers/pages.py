@@ -281,7 +281,7 @@ def programs():
             program = create_program(db.session, current_user.id, _program_from_form(request.form))
             accepting = len(describe_program(db.session, program)["resource_ids"])
             db.session.commit()
-            flash(_("Program %(code)s added; %(n)s resources accept it.", code=program.code,
+            flash(_("Program %(code)s added; %(n)s resources accept it once a new version of the list is published.", code=program.code,
                     n=accepting), "success")
             return redirect(url_for("money.programs"))
         except ValidationFailed as err:
