@@ -91,6 +91,35 @@ def seed(url: str, total: int, secret: str, creators: int = 64, scans: int = 0) 
     return data
 
 
+def _post_receivables(session) -> None:
+    """What the lifecycle posts for a booking's self-pay, for the rows inserted above: the
+    ledger owes each booking what it still owes (reconciliation invariant 11 holds)."""
+    from app.booking.models import Booking
+    from app.catalog.models import Resource
+    from app.ledger.models import JournalEntry, JournalLine
+    from app.ledger.service import period_of
+    from app.payments.rules import outstanding_fen
+
+    owed = [(booking_id, venue_id, user_id, at, outstanding_fen(status, self_pay, paid, late))
+            for booking_id, venue_id, user_id, at, status, self_pay, paid, late in session.execute(
+                select(Booking.id, Resource.venue_id, Booking.creator_id, Booking.created_at,
+                       Booking.status, Booking.self_pay_fen, Booking.paid_fen, Booking.late_cancel)
+                .join(Resource, Resource.id == Booking.resource_id))]
+    owed = [row for row in owed if row[4]]
+    for chunk in range(0, len(owed), 5000):
+        part = owed[chunk:chunk + 5000]
+        ids = session.scalars(insert(JournalEntry).returning(
+            JournalEntry.id, sort_by_parameter_order=True), [
+            {"posted_at": at, "period": period_of(at), "kind": "selfpay.due", "memo": "",
+             "booking_id": booking_id, "venue_id": venue_id}
+            for booking_id, venue_id, _, at, _ in part]).all()
+        session.execute(insert(JournalLine), [
+            {"entry_id": entry_id, "account": account, "amount_fen": sign * fen,
+             "booking_id": booking_id, "venue_id": venue_id, "user_id": user_id}
+            for entry_id, (booking_id, venue_id, user_id, _, fen) in zip(ids, part, strict=True)
+            for account, sign in (("selfpay_receivable", 1), ("selfpay_income", -1))])
+
+
 def _insert_bookings(session, resources, users: list[int], today: date,
                      total: int) -> dict[int, list[tuple[datetime, datetime]]]:
     """Insert ``total`` self-paid bookings; return the future ones (start, blocked until) by resource."""
@@ -132,6 +161,7 @@ def _insert_bookings(session, resources, users: list[int], today: date,
         offset += 1
     for chunk in range(0, len(rows), 5000):
         session.execute(insert(Booking), rows[chunk:chunk + 5000])
+    _post_receivables(session)
     session.commit()
     return taken
 
@@ -201,6 +231,7 @@ def _scan_hall(session, count: int, secret: str) -> tuple[str, list[tuple[str, s
     from app.booking.models import Booking
     from app.booking.rules import LOCAL, floor_to_slot
     from app.catalog.models import District, Program, Resource, Venue
+    from app.catalog.service import publish_version
     from app.checkin.service import code_for
     from app.core.clock import now as clock_now
     from app.vouchers.service import create_batch, issue_vouchers
@@ -222,6 +253,10 @@ def _scan_hall(session, count: int, secret: str) -> tuple[str, list[tuple[str, s
         rooms.append(room)
     session.add_all(rooms)
     session.flush()
+    # Bookings are made on the published list's terms: the hall is published for them, and
+    # unlisted again below, so the list the other figures read stays the catalog's.
+    publish_version(session, None, note="bench scan hall")
+    session.commit()  # the published list is read on its own connection
     operator = create_user(session, "bench.desk@example.com", "bench-pass-1", ["operator"],
                            venue_ids=[venue.id])
     enterprise = session.scalar(select(Enterprise))  # the demo enterprise, resident in Yangpu
@@ -261,6 +296,7 @@ def _scan_hall(session, count: int, secret: str) -> tuple[str, list[tuple[str, s
         made.append((booking.id, kind))
     venue.active = False  # never offered to creators: it exists for the front desk only
     session.flush()
+    publish_version(session, None, note="bench scan hall closed to creators")
     codes = [(code_for(session, session.get(Booking, booking_id), secret), kind)
              for booking_id, kind in made]
     random.shuffle(codes)

@@ -22,13 +22,14 @@ from app.booking.schemas import (
     QuoteSchema,
     RescheduleRequestSchema,
 )
+from app.booking.service import ShortCodeTaken
 from app.catalog.models import Resource
 from app.catalog.service import published_resource
 from app.core import idempotency
 from app.core.api import load
 from app.core.auth import require_roles, require_venue_access
 from app.core.clock import local_today, now, to_local
-from app.core.errors import NotFound
+from app.core.errors import AppError, Busy, NotFound
 from app.extensions import db
 
 booking_api = Blueprint("booking_api", __name__, url_prefix="/api/v1")
@@ -116,6 +117,9 @@ def quote_for(data: dict) -> dict:
             "end": to_local(data["end"]).isoformat(), "price": split.as_dict()}
 
 
+SCOPE = "bookings.create"
+
+
 @booking_api.post("/bookings")
 @require_roles("creator")
 def create_booking():
@@ -143,28 +147,43 @@ def create_booking():
     """
     data = load(BOOKING_REQUEST)
     key = request.headers.get("Idempotency-Key")
-    record = None
-    if key is not None:
-        record, replay = idempotency.begin(db.session, current_user.id, "bookings.create", key,
-                                           request.get_json(silent=True))
-        # A record without a status holds no answer: a first attempt that failed and was meant to
-        # leave nothing (on SQLite its savepoint can outlive the rollback). Do the work now.
-        if replay is not None and replay.status_code:
-            db.session.rollback()
-            return jsonify(replay.body), replay.status_code
-    booking = book_for(data)
+    if key is None:
+        booking = book_for(data)
+        body = _dump(booking)
+        db.session.commit()
+        return jsonify(body), 201
+    idempotency.check_key(key)
+    payload = request.get_json(silent=True)
+    try:
+        booking = book_for(data)
+    except AppError:
+        # a retry of a request that succeeded finds its slot taken: answer as the first time
+        db.session.rollback()
+        stored = idempotency.stored_answer(db.session, current_user.id, SCOPE, key, payload)
+        if stored is None:
+            raise
+        return jsonify(stored[1]), stored[0]
     body = _dump(booking)
-    if record is not None:
-        idempotency.finish(record, 201, body)
+    if not idempotency.record_answer(db.session, current_user.id, SCOPE, key, payload, 201, body):
+        db.session.rollback()  # the same request committed first: its booking is the one
+        stored = idempotency.stored_answer(db.session, current_user.id, SCOPE, key, payload)
+        if stored is None:
+            raise Busy()
+        return jsonify(stored[1]), stored[0]
     db.session.commit()
     return jsonify(body), 201
 
 
 def book_for(data: dict):
     """The booking lifecycle's ``book`` for the signed-in creator (API and confirm page)."""
-    return lifecycle.book(db.session, current_user, data["resource_id"], data["start"],
-                          data["end"], now(), voucher_code=data.get("voucher_code"),
-                          use_quota=data.get("use_quota", True), link_for=booking_link)
+    for _attempt in range(3):
+        try:
+            return lifecycle.book(db.session, current_user, data["resource_id"], data["start"],
+                                  data["end"], now(), voucher_code=data.get("voucher_code"),
+                                  use_quota=data.get("use_quota", True), link_for=booking_link)
+        except ShortCodeTaken:
+            db.session.rollback()  # nothing else was written yet: book again with a new code
+    raise Busy()
 
 
 @booking_api.get("/bookings")

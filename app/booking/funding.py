@@ -120,8 +120,11 @@ def plan(session: Session, user: User, booking: Booking, resource: PublishedReso
     """Attach a voucher and hold quota for a new booking, by the programs ``resource`` (on the
     list's terms) accepts; the rest is self-pay."""
     remaining = booking.gross_fen
-    voucher_fen = 0
+    voucher_fen = quota_fen = 0
     program_id = None
+    use_quota = use_quota and resource.accepts_quota
+    if not voucher_code and not use_quota:
+        return  # self-pay: nothing to hold, nothing to lock
     with _lock_timeout(session):
         if voucher_code:
             voucher = vouchers.find(session, voucher_code)
@@ -136,11 +139,11 @@ def plan(session: Session, user: User, booking: Booking, resource: PublishedReso
             voucher_fen = voucher_covers(voucher, remaining)
             remaining -= voucher_fen
             program_id = voucher.program_id
-        quota_fen = 0
         if use_quota:
             quota_fen, quota_program = _hold_quota(session, user, booking, resource, remaining, at)
             program_id = program_id or quota_program
-    booking.program_id = program_id
+    if program_id is not None:
+        booking.program_id = program_id
     _apply(booking, Split(booking.gross_fen, voucher_fen, quota_fen))
 
 
@@ -186,7 +189,8 @@ def redeem(session: Session, booking: Booking, *, actor_id: int | None, at: date
     voucher = booking.voucher
     if voucher is not None and booking.voucher_fen > 0 and voucher.status == "held":
         vouchers.redeem(session, voucher, booking, actor_id=actor_id, at=at)
-    quota.consume(session, booking, at=at, actor_id=actor_id)
+    if booking.quota_fen > 0:  # only a booking with quota on it has a hold to consume
+        quota.consume(session, booking, at=at, actor_id=actor_id)
 
 
 def preview_split(session: Session, user: User, resource: PublishedResource, start: datetime,

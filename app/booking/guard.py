@@ -12,10 +12,13 @@ starts from a voucher (expiry, void) locks the voucher's booking first for the s
 
 from __future__ import annotations
 
+from functools import cache
+
 from sqlalchemy.orm import Session, joinedload
 
+from app.accounts.models import User
 from app.booking.models import Booking
-from app.catalog.models import Resource
+from app.catalog.models import Resource, Venue
 from app.core.errors import AppError
 from app.core.locks import lock_row
 
@@ -30,10 +33,22 @@ class StateChanged(AppError):
         super().__init__(details={"status": status})
 
 
+@cache
+def _with_booking() -> tuple:
+    """What a transition and its answer read of a booking, fetched with the lock in one round
+    trip. The creator's roles are not needed to describe a booking: they load only if asked.
+    (Built on first use: every model must be mapped by then.)"""
+    return (
+        joinedload(Booking.resource).joinedload(Resource.venue).joinedload(Venue.district),
+        joinedload(Booking.creator).lazyload(User.role_rows),
+        joinedload(Booking.voucher),
+        joinedload(Booking.program),
+    )
+
+
 def lock_booking(session: Session, booking_id: int) -> Booking | None:
     """The booking, freshly read under its row lock (None when there is no such booking)."""
-    return lock_row(session, Booking, booking_id,
-                    joinedload(Booking.resource).joinedload(Resource.venue))
+    return lock_row(session, Booking, booking_id, *_with_booking())
 
 
 def require_status(booking: Booking, *expected: str) -> None:

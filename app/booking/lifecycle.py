@@ -85,19 +85,14 @@ def _locked_operated(session: Session, operator: User, booking_id: int) -> Booki
 # ---- book ----------------------------------------------------------------------------------
 
 
-def _unused_short_code(session: Session) -> str:
-    """A fresh code; a collision is about one in a million at a million bookings, but a
-    creator must never be turned away by one, so look before using it."""
-    while True:
-        code = short_codes.new()
-        if session.scalar(select(Booking.id).where(Booking.short_code == code)) is None:
-            return code
-
-
 def book(session: Session, creator: User, resource_id: int, start: datetime, end: datetime,
          now: datetime, *, voucher_code: str | None = None, use_quota: bool = True,
          link_for: LinkFor | None = None) -> Booking:
-    """Book a slot and plan how it is paid; the creator is told in the same transaction."""
+    """Book a slot and plan how it is paid; the creator is told in the same transaction.
+
+    Raises ``ShortCodeTaken`` (nothing written) in the rare case the new short code is in use:
+    the caller rolls back and calls again.
+    """
     resource = bookable_resource(session, resource_id)
     take_booking_lock(session, resource.id)
     resource_rules = check_slot(session, resource, start, end, now)
@@ -105,7 +100,7 @@ def book(session: Session, creator: User, resource_id: int, start: datetime, end
     booking = Booking(resource_id=resource.id, creator_id=creator.id, start_at=start, end_at=end,
                       blocked_until=end + timedelta(minutes=resource.buffer_minutes),
                       status="confirmed", gross_fen=gross, voucher_fen=0, quota_fen=0,
-                      self_pay_fen=gross, created_at=now, short_code=_unused_short_code(session),
+                      self_pay_fen=gross, created_at=now, short_code=short_codes.new(),
                       list_version=resource.list_version)
     booking.resource = resource.row
     booking.creator = creator

@@ -21,7 +21,7 @@ from app.booking.models import ACTIVE_STATUSES, Booking, Closure
 from app.catalog.models import ListVersion, Resource, Venue
 from app.catalog.published import PublishedResource, published_lists
 from app.core.clock import to_local
-from app.core.errors import AppError, Conflict, NotFound, RuleViolation
+from app.core.errors import AppError, Busy, Conflict, NotFound, RuleViolation
 
 
 def rule_error(broken: rules.RuleBroken) -> AppError:
@@ -129,10 +129,17 @@ def check_slot(session: Session, resource: Resource, start: datetime, end: datet
     return resource_rules
 
 
+class ShortCodeTaken(Busy):
+    """The new booking's short code was already used (about one in a million at a million
+    bookings): nothing was written; the caller rolls back and books again."""
+
+
 def insert_guarded(session: Session, booking: Booking) -> None:
     """Flush the booking; a race lost to another booking becomes ``slot_taken``.
 
-    No savepoint: a lost race ends the whole request, and its transaction is rolled back.
+    No savepoint: a lost race ends the whole request, and its transaction is rolled back. The
+    short code is not looked up first: its unique index decides, and a collision raises
+    ``ShortCodeTaken`` for the caller to try again.
     """
     try:
         session.add(booking)
@@ -140,6 +147,8 @@ def insert_guarded(session: Session, booking: Booking) -> None:
     except IntegrityError as err:
         if "bookings_no_overlap" in str(err.orig) or "exclusion" in str(err.orig).lower():
             raise Conflict("slot_taken") from err
+        if "short_code" in str(err.orig):
+            raise ShortCodeTaken() from err
         raise
 
 

@@ -105,6 +105,8 @@ class PublishedResource:
         self.effective_opening_hours: dict[str, Any] = item["opening_hours"]
         self.kind: str = item["kind"]
         self.program_codes: tuple[str, ...] = tuple(p["code"] for p in item["programs"])
+        # known without a query: a self-pay booking of a room no quota program funds reads none
+        self.accepts_quota: bool = any(p["funding"] == "quota" for p in item["programs"])
         self._programs: list[Program] | None = None
 
     @property

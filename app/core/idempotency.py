@@ -1,8 +1,10 @@
 """Idempotency-Key: a retried request gets the first answer instead of doing the work twice.
 
-The record is written first, in the same transaction as the work, so a concurrent duplicate
-waits on the unique key and then replays the committed answer. Failed requests leave nothing,
-so they can be retried.
+The answer is recorded at the end of the work, in its transaction, by one insert that does
+nothing when the key is already there. A retry of a request that succeeded runs into its own
+first result (the slot is taken, or the key's record exists) and replays the stored answer; a
+concurrent duplicate waits on the unique key (or on the slot) until the first commits, then
+replays it. Failed requests leave nothing, so they can be retried.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from app.core.clock import now
@@ -47,31 +50,34 @@ def _find(session: Session, user_id: int, scope: str, key: str) -> IdempotencyRe
         IdempotencyRecord.key == key))
 
 
-def begin(session: Session, user_id: int, scope: str, key: str, payload: Any):
-    """Return ``(record, replay)``: ``replay`` is a stored record to answer with, or None."""
+def check_key(key: str) -> None:
     if not key or len(key) > MAX_KEY_LENGTH:
         raise AppError("validation_error", status=422, details={
             "fields": {"Idempotency-Key": [f"1 to {MAX_KEY_LENGTH} characters."]}})
-    digest = request_hash(payload)
+
+
+def stored_answer(session: Session, user_id: int, scope: str, key: str,
+                  payload: Any) -> tuple[int, dict] | None:
+    """(status, body) recorded for this key, or None; ``422 idempotency_key_reused`` when the
+    key answered a different request."""
     existing = _find(session, user_id, scope, key)
-    if existing is None:
-        record = IdempotencyRecord(user_id=user_id, scope=scope, key=key, request_hash=digest)
-        try:
-            with session.begin_nested():
-                session.add(record)
-                session.flush()
-            return record, None
-        except IntegrityError:
-            # the same key is being used right now; its transaction has committed meanwhile
-            existing = _find(session, user_id, scope, key)
-            if existing is None:
-                raise
-    if existing.request_hash != digest:
+    if existing is None or not existing.status_code:
+        return None
+    if existing.request_hash != request_hash(payload):
         raise AppError("idempotency_key_reused", status=422,
                        message="this Idempotency-Key was used for a different request")
-    return existing, existing
+    return existing.status_code, existing.body
 
 
-def finish(record: IdempotencyRecord, status_code: int, body: dict) -> None:
-    record.status_code = status_code
-    record.body = body
+def record_answer(session: Session, user_id: int, scope: str, key: str, payload: Any,
+                  status_code: int, body: dict) -> bool:
+    """Store the answer with the work, in one statement. False when another request with this
+    key has committed first: roll back and give its answer (``stored_answer``)."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(IdempotencyRecord).values(
+        user_id=user_id, scope=scope, key=key, request_hash=request_hash(payload),
+        status_code=status_code, body=body, created_at=now(),
+    ).on_conflict_do_nothing(index_elements=["user_id", "scope", "key"]).returning(
+        IdempotencyRecord.id)
+    return session.execute(statement).first() is not None

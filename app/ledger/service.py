@@ -64,7 +64,8 @@ def post(
     if unknown:
         raise UnbalancedEntry(message=f"{kind}: unknown accounts {sorted(unknown)}")
     period = period_of(moment)
-    if is_closed(session, period):
+    # only a past month can be closed (finance.close_period): the current one needs no look
+    if period < period_of(clock_now()) and is_closed(session, period):
         # closed periods are never rewritten: the movement is dated into the open month
         period = period_of(clock_now())
         if is_closed(session, period):

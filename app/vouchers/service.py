@@ -199,12 +199,14 @@ def _transition(session: Session, voucher: Voucher, from_status: str, to_status:
                 **columns) -> bool:
     """One conditional UPDATE; True when this call moved the voucher, with its event recorded."""
     assert (from_status, to_status) in rules.TRANSITIONS, (from_status, to_status)
-    changed = session.execute(
+    # the row comes back with the UPDATE (the voucher object is refreshed from it): no re-read
+    moved = session.scalars(
         update(Voucher).where(Voucher.id == voucher.id, Voucher.status == from_status)
-        .values(status=to_status, **columns).execution_options(synchronize_session=False)
-    ).rowcount
-    session.refresh(voucher)
-    if changed != 1:
+        .values(status=to_status, **columns).returning(Voucher)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    ).first()
+    if moved is None:
+        session.refresh(voucher)  # not moved: show the status another request left
         return False
     session.add(VoucherEvent(voucher_id=voucher.id, from_status=from_status, to_status=to_status,
                              at=at, actor_id=actor_id, booking_id=for_booking, note=note))

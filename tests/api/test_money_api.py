@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from tests.helpers import ADMIN, CREATOR, FINANCE, HP_CREATOR, assert_error, at, book, publish, resource_id
+from tests.helpers import (
+    ADMIN,
+    CREATOR,
+    FINANCE,
+    HP_CREATOR,
+    assert_error,
+    at,
+    book,
+    publish,
+    resource_id,
+)
 
 YP_ROOM = "vjc-live-01"   # ¥180/h, peak ¥260/h, accepts 杨浦直播券
 HP_ROOM = "ftc-live-01"

@@ -119,6 +119,7 @@ def _yangpu_venues() -> list[int]:
 def _quota_race(app):
     from app.accounts.service import certify, require_user
     from app.catalog.programs import create_program
+    from app.catalog.service import publish_version
 
     with app.app_context():
         create_program(db.session, None, {
@@ -127,6 +128,8 @@ def _quota_race(app):
             "tiers": [{"code": "S", "name_zh": "小", "cap_fen": CAP}],
             "resource_kinds": ["livestream_room"], "venue_ids": _yangpu_venues()})
         certify(db.session, None, require_user(db.session, HP_CREATOR), "race-quota", "S")
+        db.session.commit()
+        publish_version(db.session, None, "race-quota on Yangpu rooms")  # links count once published
         db.session.commit()
     tokens = _tokens(app, HP_CREATOR, 30)
     slots = _slots(app, 30, "race-quota")
