@@ -98,6 +98,8 @@ def book(session: Session, creator: User, resource_id: int, start: datetime, end
          now: datetime, *, voucher_code: str | None = None, use_quota: bool = True,
          link_for: LinkFor | None = None) -> Booking:
     """Book a slot and plan how it is paid; the creator is told in the same transaction."""
+    if not creator.email_verified:
+        raise Forbidden("email_not_verified")  # self-registered, the emailed link not yet followed
     resource = bookable_resource(session, resource_id)
     take_booking_lock(session, resource.id)
     resource_rules = check_slot(session, resource, start, end, now)
