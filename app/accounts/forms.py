@@ -15,7 +15,7 @@ class LoginForm(FlaskForm):
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
 
 
-_LENGTH = _l("Between %(min)d and %(max)d characters.")
+_LENGTH = _l("Between %(min)s and %(max)s characters.")
 _REPEAT = _l("The two new passwords differ.")
 
 

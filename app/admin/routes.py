@@ -509,6 +509,8 @@ def users():
     query = request.args.get("q", "")[:200]
     return render_template(
         "admin/users.html", query=query, role_labels=ROLE_LABELS,
+        # unmasked only on the audited personal-data view
+        mask_phone=accounts.mask_phone,
         users=accounts.search_users(db.session, query),
         venues=db.session.scalars(select(Venue).order_by(Venue.code)).all(),
         errors=errors, form=request.form if errors else None,
