@@ -170,8 +170,8 @@ def login():
     if form.validate_on_submit():
         try:
             user = service.authenticate(db.session, form.email.data, form.password.data)
-        except Unauthorized:
-            flash(_("Email or password is wrong."), "error")
+        except Unauthorized as err:
+            flash(error_message(err), "error")
             return render_template("accounts/login.html", form=form), 401
         lang = session.get("lang")
         session.clear()  # a fresh session on sign-in: nothing from before carries over

@@ -105,13 +105,16 @@ def assign_venue(session: Session, user: User, venue_id: int) -> None:
 
 def authenticate(session: Session, email: str, password: str) -> User:
     user = get_user_by_email(session, email)
-    if user is None or not user.active:
+    if user is None:
         if "hash" not in _DUMMY_HASH:
             _DUMMY_HASH["hash"] = hash_password(secrets.token_hex(8))
         check_password_hash(_DUMMY_HASH["hash"], password)
         raise Unauthorized("invalid_credentials")
     if not check_password_hash(user.password_hash, password):
         raise Unauthorized("invalid_credentials")
+    if not user.active:
+        # said only to someone who knows the password: they learn why, a guesser learns nothing
+        raise Unauthorized("account_inactive")
     return user
 
 

@@ -103,6 +103,7 @@ MESSAGES.update({
     "own_account": _l("You cannot disable your own account or remove your own administrator "
                       "role; ask another administrator."),
     "account_erased": _l("This account's personal data was deleted; it cannot be enabled again."),
+    "account_inactive": _l("This account is disabled. Please contact an administrator."),
     "account_disabled": _l("This account is disabled; enable it before sending a reset link."),
 })
 

@@ -337,8 +337,13 @@ def test_a_disabled_account_cannot_sign_in_and_its_tokens_stop(api):
     assert session.get("/me").status_code == 302
     assert_error(api.client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}),
                  401, "invalid_token")
-    assert _client(app).post("/login", data={"email": CREATOR, "password": PASSWORD}
-                                  ).status_code == 401
+    refused = _client(app).post("/login", data={"email": CREATOR, "password": PASSWORD})
+    assert refused.status_code == 401 and "account is disabled" in refused.get_data(as_text=True)
+    guess = _client(app).post("/login", data={"email": CREATOR, "password": "a-guess-123"})
+    assert "disabled" not in guess.get_data(as_text=True)  # a guesser learns nothing
+    assert_error(api.client.post("/api/v1/auth/tokens", json={"email": CREATOR,
+                                                              "password": PASSWORD}),
+                 401, "account_inactive")
     _forgot(_client(app), CREATOR)
     assert _mails(app, CREATOR, "password_reset") == []  # a reset cannot reopen it
 
