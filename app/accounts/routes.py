@@ -269,8 +269,7 @@ def forgot_password():
 
 
 def _link_problem(err: AppError):
-    return render_template("accounts/link_problem.html", message=error_message(err),
-                           code=err.code), err.status
+    return render_template("accounts/link_problem.html", message=error_message(err)), err.status
 
 
 @accounts_pages.route("/password/reset/<secret>", methods=["GET", "POST"])

@@ -59,6 +59,9 @@ ROLE_LABELS = {"creator": _l("Creator"), "enterprise": _l("Enterprise"),
                "operator": _l("Operator"), "finance": _l("Finance"), "admin": _l("Administrator")}
 
 
+USERS_PER_PAGE = 200
+
+
 def _get(model, object_id: int):
     obj = db.session.get(model, object_id)
     if obj is None:
@@ -508,10 +511,10 @@ def users():
             errors = {"email": [err.message or err.code]}
     query = request.args.get("q", "")[:200]
     return render_template(
-        "admin/users.html", query=query, role_labels=ROLE_LABELS,
+        "admin/users.html", query=query, role_labels=ROLE_LABELS, shown_at_most=USERS_PER_PAGE,
         # unmasked only on the audited personal-data view
         mask_phone=accounts.mask_phone,
-        users=accounts.search_users(db.session, query),
+        users=accounts.search_users(db.session, query, limit=USERS_PER_PAGE),
         venues=db.session.scalars(select(Venue).order_by(Venue.code)).all(),
         errors=errors, form=request.form if errors else None,
     ), (422 if errors else 200)

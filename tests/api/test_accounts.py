@@ -326,6 +326,18 @@ def test_admins_search_accounts_by_email_name_or_phone(api, seeded):
     assert api.get("/admin/users?q=x", CREATOR).status_code in (302, 403)
 
 
+def test_a_long_account_list_says_it_is_cut_short(seeded, monkeypatch):
+    from app.admin import routes as admin_routes
+
+    admin = _login(seeded, ADMIN)
+    assert "Showing the first" not in admin.get("/admin/users").get_data(as_text=True)
+    monkeypatch.setattr(admin_routes, "USERS_PER_PAGE", 2)
+    page = admin.get("/admin/users").get_data(as_text=True)
+    assert "Showing the first 2 accounts: search to find others." in page
+    assert len(re.findall(r'href="/admin/users/\d+"', page)) == 2
+    assert CREATOR in admin.get("/admin/users?q=yp.creator").get_data(as_text=True)
+
+
 def test_a_disabled_account_cannot_sign_in_and_its_tokens_stop(api):
     app = api.app
     creator_id = _user_id(app, CREATOR)
