@@ -25,6 +25,9 @@ class User(UserMixin, Base):
     phone: Mapped[str] = mapped_column(String(40), default="")
     locale: Mapped[str] = mapped_column(String(20), default="zh_Hans_CN")
     active: Mapped[bool] = mapped_column(default=True)
+    # Accounts an administrator creates are known; a self-registered creator proves the address
+    # by following the emailed link before booking.
+    email_verified: Mapped[bool] = mapped_column(default=True, server_default="1")
     # Changing it logs out every session of this user (password change, forced sign-out).
     session_nonce: Mapped[str] = mapped_column(String(40), default="")
     calendar_secret: Mapped[str | None] = mapped_column(String(64), unique=True)
@@ -173,3 +176,28 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column()
 
     user: Mapped[User] = relationship()
+
+
+TOKEN_PURPOSES = ("password_reset", "verify_email")
+
+
+class AccountToken(Base):
+    """A single-use link sent by email (password reset, email verification).
+
+    Only the SHA-256 of the link's secret is stored; ``used_at`` makes it single-use and
+    ``expires_at`` bounds how long a forwarded or leaked email stays dangerous.
+    """
+
+    __tablename__ = "account_tokens"
+    __table_args__ = (
+        UniqueConstraint("token_hash"),
+        CheckConstraint("purpose IN ('password_reset', 'verify_email')", name="purpose_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(20))
+    token_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column()

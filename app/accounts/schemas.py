@@ -7,6 +7,8 @@ __all__ = [
     "TokenSchema",
     "MeSchema",
     "UserSchema",
+    "UserChangeSchema",
+    "ResetSentSchema",
     "CertifyRequestSchema",
     "CertificationSchema",
     "EndMembershipRequestSchema",
@@ -31,6 +33,21 @@ class UserSchema(Schema):
     phone = fields.String(metadata={"description": "masked except to the account itself"})
     roles = fields.List(fields.String())
     active = fields.Boolean()
+    email_verified = fields.Boolean(metadata={"description": "false until a self-registered "
+                                                             "creator follows the emailed link"})
+
+
+class UserChangeSchema(Schema):
+    """What an administrator may change on an account; absent fields stay as they are."""
+
+    active = fields.Boolean()
+    roles = fields.List(fields.String(validate=validate.OneOf(
+        ["creator", "enterprise", "operator", "finance", "admin"])),
+        validate=validate.Length(min=1))
+
+
+class ResetSentSchema(Schema):
+    sent = fields.Boolean(required=True)
 
 
 class VoucherSummarySchema(Schema):

@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from datetime import date, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -26,6 +26,7 @@ from app.audit.service import record
 from app.catalog.models import Program, ProgramTier, Venue
 from app.core.clock import local_today, now
 from app.core.errors import AppError, Conflict, NotFound, Unauthorized, ValidationFailed
+from app.privacy.models import Erasure
 from app.quota.service import apply_tier
 
 # Tests lower the work factor; production keeps werkzeug's default (scrypt).
@@ -104,13 +105,16 @@ def assign_venue(session: Session, user: User, venue_id: int) -> None:
 
 def authenticate(session: Session, email: str, password: str) -> User:
     user = get_user_by_email(session, email)
-    if user is None or not user.active:
+    if user is None:
         if "hash" not in _DUMMY_HASH:
             _DUMMY_HASH["hash"] = hash_password(secrets.token_hex(8))
         check_password_hash(_DUMMY_HASH["hash"], password)
         raise Unauthorized("invalid_credentials")
     if not check_password_hash(user.password_hash, password):
         raise Unauthorized("invalid_credentials")
+    if not user.active:
+        # said only to someone who knows the password: they learn why, a guesser learns nothing
+        raise Unauthorized("account_inactive")
     return user
 
 
@@ -152,6 +156,57 @@ def revoke_tokens(session: Session, user: User) -> int:
     for row in rows:
         row.revoked_at = now()
     return len(rows)
+
+
+def search_users(session: Session, query: str = "", limit: int = 200) -> list[User]:
+    """Accounts whose email, name or phone contains ``query`` (all when empty), by id."""
+    statement = select(User).order_by(User.id).limit(limit)
+    text = query.strip()
+    if text:
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        statement = statement.where(or_(User.email.ilike(pattern, escape="\\"),
+                                        User.display_name.ilike(pattern, escape="\\"),
+                                        User.phone.ilike(pattern, escape="\\")))
+    return list(session.scalars(statement))
+
+
+def _not_own_lockout(actor: User, user: User) -> None:
+    # an administrator who disables or demotes themselves could leave nobody to undo it
+    if actor.id == user.id:
+        raise AppError("own_account", status=409)
+
+
+def set_active(session: Session, actor: User, user: User, active: bool) -> None:
+    """Disable an account (no sign-in, sessions end, API tokens revoked) or enable it again."""
+    if user.active == active:
+        return
+    _not_own_lockout(actor, user)
+    if active and session.scalar(select(Erasure.id).where(Erasure.user_id == user.id)):
+        raise AppError("account_erased", status=409)
+    user.active = active
+    revoked = 0
+    if not active:
+        user.session_nonce = secrets.token_hex(8)
+        revoked = revoke_tokens(session, user)
+    session.flush()
+    record(session, actor.id, "user.enable" if active else "user.disable", "user", user.id,
+           before={"active": not active}, after={"active": active, "tokens_revoked": revoked})
+
+
+def set_roles(session: Session, actor: User, user: User, roles: list[str]) -> None:
+    wanted = sorted(set(roles))
+    if not wanted or any(r not in ROLES for r in wanted):
+        raise ValidationFailed({"roles": [f"Roles must be among {', '.join(ROLES)}."]})
+    before = user.roles
+    if wanted == before:
+        return
+    if actor.id == user.id and "admin" not in wanted:
+        raise AppError("own_account", status=409)
+    kept = [row for row in user.role_rows if row.role in wanted]
+    user.role_rows = kept + [UserRole(role=r) for r in wanted if r not in before]
+    session.flush()
+    record(session, actor.id, "user.roles", "user", user.id, before={"roles": before},
+           after={"roles": wanted})
 
 
 def _program(session: Session, code: str) -> Program:
@@ -299,6 +354,7 @@ def describe_user(user: User, *, reveal: bool = False) -> dict:
         "phone": user.phone if reveal else mask_phone(user.phone),
         "roles": user.roles,
         "active": user.active,
+        "email_verified": user.email_verified,
     }
 
 

@@ -10,16 +10,21 @@ from io import BytesIO
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
+from app.accounts import passwords
 from app.accounts import service as accounts
 from app.accounts.models import Enterprise, User
+from app.accounts.routes import emailed_link
 from app.accounts.schemas import (
     CertificationSchema,
     CertifyRequestSchema,
     EndMembershipRequestSchema,
     MembershipSchema,
+    ResetSentSchema,
+    UserChangeSchema,
     UserSchema,
 )
 from app.admin.schemas import (
@@ -37,8 +42,9 @@ from app.catalog.photos import add_photo, photo_folder
 from app.catalog.schemas import ListVersionSchema, ResourceSchema, VenueListSchema
 from app.core.api import load
 from app.core.auth import require_roles, require_venue_access
-from app.core.clock import local_today
+from app.core.clock import local_today, now
 from app.core.errors import AppError, NotFound, ValidationFailed
+from app.core.messages import error_message
 from app.core.money import parse_yuan
 from app.core.request_input import parse_json_field
 from app.extensions import db
@@ -47,6 +53,13 @@ admin_pages = Blueprint("admin", __name__, url_prefix="/admin", template_folder=
 admin_api = Blueprint("admin_api", __name__, url_prefix="/api/v1")
 operator_pages = Blueprint("operator", __name__, url_prefix="/operator",
                            template_folder="templates")
+
+
+ROLE_LABELS = {"creator": _l("Creator"), "enterprise": _l("Enterprise"),
+               "operator": _l("Operator"), "finance": _l("Finance"), "admin": _l("Administrator")}
+
+
+USERS_PER_PAGE = 200
 
 
 def _get(model, object_id: int):
@@ -115,11 +128,13 @@ def publish():
 @admin_api.get("/admin/users")
 @require_roles("admin")
 def list_users():
-    """All accounts.
+    """Accounts, by id; ``q`` keeps those whose email, name or phone contains it.
     ---
     get:
       tags: [admin]
       security: [{bearer: []}]
+      parameters:
+        - {in: query, name: q, required: false, schema: {type: string}}
       responses:
         200:
           content:
@@ -129,8 +144,69 @@ def list_users():
                 properties:
                   items: {type: array, items: {$ref: "#/components/schemas/User"}}
     """
-    users = db.session.scalars(select(User).order_by(User.id))
+    users = accounts.search_users(db.session, request.args.get("q", "")[:200], limit=1000)
     return jsonify({"items": UserSchema(many=True).dump([accounts.describe_user(u) for u in users])})
+
+
+@admin_api.patch("/admin/users/<int:user_id>")
+@require_roles("admin")
+def patch_user(user_id: int):
+    """Disable or enable an account, or set its roles (audited with the administrator).
+    A disabled account cannot sign in; its sessions end and its API tokens are revoked.
+    ---
+    patch:
+      tags: [admin]
+      security: [{bearer: []}]
+      parameters:
+        - {in: path, name: user_id, required: true, schema: {type: integer}}
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: UserChange
+      responses:
+        200:
+          description: the account as it is now
+          content:
+            application/json:
+              schema: User
+        404: {$ref: "#/components/responses/Error404"}
+        409: {description: "own_account (an administrator cannot disable or demote themselves) or account_erased", content: {application/json: {schema: Error}}}
+        422: {$ref: "#/components/responses/Error422"}
+    """
+    user = _get(User, user_id)
+    data = load(UserChangeSchema())
+    if "roles" in data:
+        accounts.set_roles(db.session, current_user, user, data["roles"])
+    if "active" in data:
+        accounts.set_active(db.session, current_user, user, data["active"])
+    db.session.commit()
+    return jsonify(UserSchema().dump(accounts.describe_user(user)))
+
+
+@admin_api.post("/admin/users/<int:user_id>/password-reset")
+@require_roles("admin")
+def send_password_reset(user_id: int):
+    """Email the account a single-use link to choose a new password (valid one hour).
+    ---
+    post:
+      tags: [admin]
+      security: [{bearer: []}]
+      parameters:
+        - {in: path, name: user_id, required: true, schema: {type: integer}}
+      responses:
+        202:
+          description: the link is in the outbox
+          content:
+            application/json:
+              schema: ResetSent
+        404: {$ref: "#/components/responses/Error404"}
+        409: {description: account_disabled, content: {application/json: {schema: Error}}}
+    """
+    passwords.send_reset(db.session, current_user, _get(User, user_id), now(),
+                         emailed_link("accounts.reset_password"))
+    db.session.commit()
+    return jsonify(ResetSentSchema().dump({"sent": True})), 202
 
 
 @admin_api.post("/enterprises/<int:enterprise_id>/members/<int:user_id>/end")
@@ -421,9 +497,9 @@ def users():
                 form.getlist("roles"), display_name=form.get("display_name", ""),
                 phone=form.get("phone", ""), venue_ids=venue_ids,
             )
-
+            # no email or name here: the audit log is append-only and must not outlive an erasure
             record(db.session, current_user.id, "user.create", "user", user.id,
-                   after={"email": user.email, "roles": user.roles, "venues": venue_ids})
+                   after={"roles": user.roles, "venues": venue_ids})
             db.session.commit()
             flash(_("Account %(email)s created.", email=user.email), "success")
             return redirect(url_for("admin.user_detail", user_id=user.id))
@@ -433,9 +509,12 @@ def users():
         except AppError as err:
             db.session.rollback()
             errors = {"email": [err.message or err.code]}
+    query = request.args.get("q", "")[:200]
     return render_template(
-        "admin/users.html",
-        users=db.session.scalars(select(User).order_by(User.id)).all(),
+        "admin/users.html", query=query, role_labels=ROLE_LABELS, shown_at_most=USERS_PER_PAGE,
+        # unmasked only on the audited personal-data view
+        mask_phone=accounts.mask_phone,
+        users=accounts.search_users(db.session, query, limit=USERS_PER_PAGE),
         venues=db.session.scalars(select(Venue).order_by(Venue.code)).all(),
         errors=errors, form=request.form if errors else None,
     ), (422 if errors else 200)
@@ -459,10 +538,52 @@ def user_detail(user_id: int):
             db.session.rollback()
             error = getattr(err, "message", None) or str(err)
     return render_template(
-        "admin/user_detail.html", user=user, error=error,
+        "admin/user_detail.html", user=user, error=error, role_labels=ROLE_LABELS,
         certifications=accounts.certifications_of(db.session, user.id),
         programs=db.session.scalars(select(Program).where(Program.funding == "quota")).all(),
     ), (422 if error else 200)
+
+
+def _account_change(user_id: int, change, done: str):
+    """Run an administrator's change to an account from its page; errors come back worded."""
+    user = _get(User, user_id)
+    try:
+        change(user)
+    except AppError as err:
+        db.session.rollback()
+        flash(error_message(err), "error")
+    else:
+        db.session.commit()
+        flash(done, "success")
+    return redirect(url_for("admin.user_detail", user_id=user_id))
+
+
+@admin_pages.post("/users/<int:user_id>/active")
+@require_roles("admin")
+def user_active(user_id: int):
+    active = request.form.get("active") == "1"
+    return _account_change(
+        user_id, lambda user: accounts.set_active(db.session, current_user, user, active),
+        _("Account enabled.") if active else _("Account disabled: it cannot sign in and its API "
+                                                 "tokens are revoked."))
+
+
+@admin_pages.post("/users/<int:user_id>/roles")
+@require_roles("admin")
+def user_roles(user_id: int):
+    roles = request.form.getlist("roles")
+    return _account_change(
+        user_id, lambda user: accounts.set_roles(db.session, current_user, user, roles),
+        _("Roles saved."))
+
+
+@admin_pages.post("/users/<int:user_id>/password-reset")
+@require_roles("admin")
+def user_password_reset(user_id: int):
+    return _account_change(
+        user_id, lambda user: passwords.send_reset(db.session, current_user, user, now(),
+                                                   emailed_link("accounts.reset_password")),
+        _("A password reset link was emailed to the account."))
 
 
 @admin_pages.route("/enterprises", methods=["GET", "POST"])

@@ -93,6 +93,8 @@ def book(session: Session, creator: User, resource_id: int, start: datetime, end
     Raises ``ShortCodeTaken`` (nothing written) in the rare case the new short code is in use:
     the caller rolls back and calls again.
     """
+    if not creator.email_verified:
+        raise Forbidden("email_not_verified")  # self-registered, the emailed link not yet followed
     resource = bookable_resource(session, resource_id)
     take_booking_lock(session, resource.id)
     resource_rules = check_slot(session, resource, start, end, now)

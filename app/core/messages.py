@@ -89,6 +89,24 @@ MESSAGES.update({
                         "confirm again."),
 })
 
+MESSAGES.update({
+    "email_not_verified": _l("Confirm your email address first: follow the link in the email we "
+                             "sent you (your account page can send it again)."),
+    "wrong_password": _l("The current password is wrong."),
+    "email_taken": _l("This email address cannot be registered. If it is yours, sign in or "
+                      "reset your password."),
+    "link_invalid": _l("This link is not valid. Copy the whole link from the email, or ask for "
+                       "a new one."),
+    "link_used": _l("This link has already been used. Ask for a new one if you still need it."),
+    "link_expired": _l("This link has expired. Ask for a new one."),
+    "already_verified": _l("Your email address is already confirmed."),
+    "own_account": _l("You cannot disable your own account or remove your own administrator "
+                      "role; ask another administrator."),
+    "account_erased": _l("This account's personal data was deleted; it cannot be enabled again."),
+    "account_inactive": _l("This account is disabled. Please contact an administrator."),
+    "account_disabled": _l("This account is disabled; enable it before sending a reset link."),
+})
+
 
 def error_message(err) -> str:
     """The person-readable message of an AppError, with its parameters filled in."""

@@ -1,5 +1,8 @@
 """The auditor's export: journal, audit log and statements of a period as one ZIP archive,
-with a manifest giving each file's SHA-256 so the auditor can tell nothing was changed."""
+with a manifest giving each file's SHA-256 so the auditor can tell nothing was changed.
+
+Every table comes twice, with the same rows: CSV (for tools) and XLSX (for the spreadsheet
+an auditor opens). An issued statement's CSV is its frozen file, byte for byte."""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.audit.models import AuditEntry
-from app.finance.exports import stream_csv
+from app.finance.exports import stream_csv, xlsx_file
 from app.finance.models import Statement
 from app.finance.reconcile import month_bounds
 from app.ledger.models import JournalEntry, JournalLine
@@ -28,14 +31,40 @@ STATEMENT_HEADERS = ["id", "venue_id", "month", "status", "line_count", "total_f
                      "issued_at", "file_sha256", "settled_at", "payment_reference", "file"]
 
 
-def _csv(headers: list[str], rows) -> bytes:
+def _cells(rows) -> list[list]:
+    return [["" if v is None else v.isoformat() if isinstance(v, datetime) else v for v in row]
+            for row in rows]
+
+
+def _csv(headers: list[str], rows: list[list]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(headers)
-    for row in rows:
-        writer.writerow(["" if v is None else v.isoformat() if isinstance(v, datetime) else v
-                         for v in row])
+    writer.writerows(rows)
     return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def _xlsx(title: str, headers: list[str], rows: list[list]) -> bytes:
+    # openpyxl is loaded on the first export, not in every web worker at start
+    from openpyxl import Workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title[:31])
+    sheet.append(headers)
+    for row in rows:
+        # text typed by people may hold control characters a spreadsheet cannot store
+        sheet.append([ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in row])
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def _both(files: dict[str, bytes], stem: str, headers: list[str], rows) -> None:
+    """``stem``.csv and ``stem``.xlsx with the same rows."""
+    cells = _cells(rows)
+    files[f"{stem}.csv"] = _csv(headers, cells)
+    files[f"{stem}.xlsx"] = _xlsx(stem.rsplit("/", 1)[-1], headers, cells)
 
 
 def _journal_rows(session: Session, first: str, last: str):
@@ -60,22 +89,24 @@ def _audit_rows(session: Session, first: str, last: str):
 
 def audit_archive(session: Session, first: str, last: str, generated_at: datetime) -> bytes:
     """The archive for months ``first``..``last`` (YYYY-MM, inclusive)."""
-    files: dict[str, bytes] = {
-        "journal.csv": _csv(JOURNAL_HEADERS, _journal_rows(session, first, last)),
-        "audit_log.csv": _csv(AUDIT_HEADERS, _audit_rows(session, first, last)),
-    }
+    files: dict[str, bytes] = {}
+    _both(files, "journal", JOURNAL_HEADERS, _journal_rows(session, first, last))
+    _both(files, "audit_log", AUDIT_HEADERS, _audit_rows(session, first, last))
     statements = session.scalars(select(Statement).where(Statement.month >= first,
                                                          Statement.month <= last)
                                  .order_by(Statement.month, Statement.venue_id)).all()
     rows = []
     for statement in statements:
-        name = f"statements/{statement.month}-venue{statement.venue_id}-{statement.id}.csv"
+        stem = f"statements/{statement.month}-venue{statement.venue_id}-{statement.id}"
+        name = f"{stem}.csv"
         # an issued statement is its frozen file, byte for byte: its SHA-256 is the one issued
         files[name] = "".join(stream_csv(session, statement)).encode("utf-8")
+        with xlsx_file(session, statement) as spool:
+            files[f"{stem}.xlsx"] = spool.read()
         rows.append([statement.id, statement.venue_id, statement.month, statement.status,
                      statement.line_count, statement.total_fen, statement.issued_at,
                      statement.file_sha256, statement.settled_at, statement.payment_reference, name])
-    files["statements.csv"] = _csv(STATEMENT_HEADERS, rows)
+    _both(files, "statements", STATEMENT_HEADERS, rows)
     manifest = {
         "period": {"from": first, "to": last},
         "generated_at": generated_at.isoformat(),

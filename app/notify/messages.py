@@ -1,6 +1,27 @@
 """Notification texts in Chinese and English, by kind. {placeholders} come from the event."""
 
 TEXTS = {
+    "password_reset": {
+        "zh": ("重置密码", "请打开以下链接设置新密码（{hours} 小时内有效，只能使用一次）：\n{link}\n\n"
+               "如果不是您本人申请，请忽略本邮件，您的密码不会改变。"),
+        "en": ("Reset your password", "Open this link to choose a new password (valid for "
+               "{hours} hour(s), usable once):\n{link}\n\nIf you did not ask for this, ignore "
+               "this email: your password stays as it is."),
+    },
+    "verify_email": {
+        "zh": ("请验证您的邮箱", "欢迎注册。请打开以下链接确认您的邮箱，确认后即可预约（{hours} 小时内有效，"
+               "只能使用一次）：\n{link}"),
+        "en": ("Confirm your email address", "Welcome. Open this link to confirm your email "
+               "address; you can book once it is confirmed (valid for {hours} hours, usable "
+               "once):\n{link}"),
+    },
+    "password_changed": {
+        "zh": ("您的密码已更改", "您的账户密码已于 {at} 更改，其他设备上的登录和 API 令牌已失效。"
+               "如果不是您本人操作，请立即通过“忘记密码”重置密码并联系管理员。"),
+        "en": ("Your password was changed", "The password of your account was changed at {at}; "
+               "sign-ins on other devices and API tokens no longer work. If this was not you, "
+               "reset your password with \"Forgot password\" at once and tell an administrator."),
+    },
     "booking_confirmed": {
         "zh": ("预约成功：{resource} {start}", "您已预约 {venue} 的 {resource}，时间 {start}–{end}。"
                "合计 {gross}，直播券 {voucher}，额度 {quota}，自付 {self_pay}。"

@@ -1,7 +1,7 @@
 """bookings record the list version they were priced on
 
 Revision ID: 0016_list_terms
-Revises: 0007_pages
+Revises: 0013_accounts
 Create Date: 2026-11-30 01:10:00
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0016_list_terms'
-down_revision = '0007_pages'
+down_revision = '0013_accounts'
 branch_labels = None
 depends_on = None
 

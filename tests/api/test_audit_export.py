@@ -9,6 +9,8 @@ import io
 import json
 import zipfile
 
+from openpyxl import load_workbook
+
 from app.extensions import db
 from app.finance.models import Statement
 from tests.helpers import CREATOR, FINANCE, PASSWORD
@@ -23,6 +25,28 @@ def _login(app, email):
 
 def _rows(archive, name):
     return list(csv.reader(io.StringIO(archive.read(name).decode("utf-8").lstrip("\ufeff"))))
+
+
+def _sheet_rows(archive, name):
+    sheet = load_workbook(io.BytesIO(archive.read(name)), read_only=True).worksheets[0]
+    return [["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+
+
+def test_every_table_comes_as_csv_and_as_xlsx_with_the_same_rows(seeded, frozen_clock):
+    ids = build_month(seeded, frozen_clock)
+    response = _login(seeded, FINANCE).get(f"/finance/audit-export.zip?from={MONTH}&to=2027-01")
+    archive = zipfile.ZipFile(io.BytesIO(response.data))
+    names = set(archive.namelist())
+    listed = {f["name"] for f in json.loads(archive.read("manifest.json"))["files"]}
+    for stem in ("journal", "audit_log", "statements"):
+        assert {f"{stem}.csv", f"{stem}.xlsx"} <= listed
+        # a spreadsheet shows what the CSV holds, cell for cell
+        assert _sheet_rows(archive, f"{stem}.xlsx") == _rows(archive, f"{stem}.csv"), stem
+    statement_files = {n for n in names if n.startswith("statements/")}
+    assert {n.rsplit(".", 1)[1] for n in statement_files} == {"csv", "xlsx"}
+    assert len(statement_files) == 2 * len({ids["statement"], ids["draft"]})
+    issued_xlsx = next(n for n in statement_files if n.endswith(f"-{ids['statement']}.xlsx"))
+    assert any("合计" in row for row in _sheet_rows(archive, issued_xlsx))
 
 
 def test_finance_downloads_the_period_as_one_verifiable_archive(seeded, frozen_clock, tmp_path):

@@ -211,7 +211,11 @@ MATRIX: dict[tuple[str, str], Row] = {
         "/api/v1/finance/periods/2026-11/close", only({"finance": 200})),
     ("GET", "/api/v1/audit"): Row("/api/v1/audit", only({"finance": 200, "admin": 200})),
     # ---- administration --------------------------------------------------------------------
-    ("GET", "/api/v1/admin/users"): Row("/api/v1/admin/users", only({"admin": 200})),
+    ("GET", "/api/v1/admin/users"): Row("/api/v1/admin/users?q=demo", only({"admin": 200})),
+    ("PATCH", "/api/v1/admin/users/<int:user_id>"): Row(
+        "/api/v1/admin/users/{hp_user}", only({"admin": 200}), _json({"active": True})),
+    ("POST", "/api/v1/admin/users/<int:user_id>/password-reset"): Row(
+        "/api/v1/admin/users/{hp_user}/password-reset", only({"admin": 202})),
     ("POST", "/api/v1/admin/users/<int:user_id>/certifications"): Row(
         "/api/v1/admin/users/{hp_user}/certifications", only({"admin": 201}),
         _json({"program": "huangpu-shared-service", "tier": "B"})),

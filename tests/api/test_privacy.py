@@ -9,7 +9,8 @@ import json
 import zipfile
 from datetime import timedelta
 
-from sqlalchemy import select
+from openpyxl import load_workbook
+from sqlalchemy import JSON, String, Text, select
 
 from app.accounts.service import require_user
 from app.audit.models import AuditEntry
@@ -24,6 +25,7 @@ from tests.helpers import ADMIN, CREATOR, FINANCE, PASSWORD, book
 from tests.month import MONTH, build_month
 
 NAME, PHONE = "杨浦主播 小杨", "13800001234"
+NEW_PASSWORD = "erase-me-12345"
 
 
 def _login(app, email):
@@ -42,6 +44,36 @@ def _everything_stored(app) -> str:
                           for v in row]
         db.session.remove()
     return "\n".join(parts)
+
+
+def _text_columns_holding(app, needles: list[str]) -> list[str]:
+    """``table.column: needle`` for every text or JSON column of every table holding a needle."""
+    found = []
+    with app.app_context():
+        for table in db.metadata.sorted_tables:
+            columns = [c for c in table.columns if isinstance(c.type, String | Text | JSON)]
+            for row in db.session.execute(table.select()).mappings():
+                for column in columns:
+                    value = row[column.name]
+                    text = json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) \
+                        else str(value or "")
+                    found += [f"{table.name}.{column.name}: {n}" for n in needles if n in text]
+        db.session.remove()
+    return found
+
+
+def _archive_texts(archive: zipfile.ZipFile) -> list[str]:
+    """Every file of the auditor's archive as text (spreadsheets cell by cell)."""
+    texts = []
+    for name in archive.namelist():
+        if name.endswith(".xlsx"):
+            book = load_workbook(io.BytesIO(archive.read(name)), read_only=True)
+            texts.append("\n".join(str(v) for sheet in book.worksheets
+                                   for row in sheet.iter_rows(values_only=True) for v in row
+                                   if v is not None))
+        else:
+            texts.append(archive.read(name).decode("utf-8"))
+    return texts
 
 
 def test_creator_accepts_the_current_notice(api):
@@ -108,17 +140,47 @@ def test_deletion_keeps_the_books_and_removes_name_and_phone_everywhere(seeded, 
         assert issued.status == "issued" and issued.line_count == 1  # money records stay
         pseudonym = db.session.scalar(select(Erasure.pseudonym))
         db.session.remove()
-    stored = _everything_stored(seeded)
-    assert NAME not in stored and PHONE not in stored and CREATOR not in stored
-    assert pseudonym in stored
+    assert _text_columns_holding(seeded, [NAME, PHONE, CREATOR]) == []
+    assert pseudonym in _everything_stored(seeded)
 
     finance = _login(seeded, FINANCE)
     exports = [finance.get(f"/api/v1/finance/statements/{sid}/export?format=csv").get_data(as_text=True)
                for sid in (ids["statement"], ids["draft"])]
     archive = zipfile.ZipFile(io.BytesIO(finance.get(f"/finance/audit-export.zip?from={MONTH}").data))
-    exports += [archive.read(name).decode("utf-8") for name in archive.namelist()]
+    exports += _archive_texts(archive)
     for text in exports:
-        assert NAME not in text and PHONE not in text
+        assert NAME not in text and PHONE not in text and CREATOR not in text
+
+
+def test_deletion_leaves_no_trace_of_creators_an_admin_made_or_who_registered(seeded):
+    """Both ways an account comes to be write about it (audit log, consent, outbox); after
+    deletion no text column anywhere holds the person's name, email or phone."""
+    admin = _login(seeded, ADMIN)
+    made = {"email": "made.by.admin@example.com", "display_name": "管理员建的 张三",
+            "phone": "13712345678"}
+    created = admin.post("/admin/users", data={**made, "password": NEW_PASSWORD,
+                                               "roles": ["creator"]})
+    assert created.status_code == 302
+    joined = {"email": "joined.alone@example.com", "display_name": "自己注册 李四",
+              "phone": "13687654321"}
+    registered = seeded.test_client().post("/register", data={
+        **joined, "new_password": NEW_PASSWORD, "repeat": NEW_PASSWORD, "consent": "y",
+        "notice_version": CURRENT_NOTICE})
+    assert registered.status_code == 200
+    needles = [v for person in (made, joined) for v in person.values()]
+    assert len(_text_columns_holding(seeded, needles)) >= 6  # they are stored before deletion
+
+    for person in (made, joined):
+        client = seeded.test_client()
+        assert client.post("/login", data={"email": person["email"], "password": NEW_PASSWORD}
+                           ).status_code == 302
+        assert client.post("/me/privacy/erase", data={"confirm": "yes"}).status_code == 302
+    assert _text_columns_holding(seeded, needles) == []
+    finance = _login(seeded, FINANCE)
+    archive = zipfile.ZipFile(io.BytesIO(finance.get("/finance/audit-export.zip?from=2026-12").data))
+    assert "user.create" in "".join(_archive_texts(archive))
+    for text in _archive_texts(archive):
+        assert not [n for n in needles if n in text]
 
 
 def test_deletion_waits_for_open_bookings(api):

@@ -277,7 +277,10 @@ def test_revoked_tokens_and_deactivated_accounts_are_refused(api):
     assert_error(api.get("/api/v1/me", OP_VJC), 401, "invalid_token")
     assert_error(browser.get("/api/v1/me"), 401, "unauthenticated")
     assert browser.get("/operator/scan").status_code == 302  # back to the sign-in page
+    # the right password learns why (a wrong one still hears only invalid_credentials)
     assert_error(api.post("/api/v1/auth/tokens", json={"email": OP_VJC, "password": PASSWORD}),
+                 401, "account_inactive")
+    assert_error(api.post("/api/v1/auth/tokens", json={"email": OP_VJC, "password": "guess-123"}),
                  401, "invalid_credentials")
 
 
