@@ -157,6 +157,14 @@ MATRIX: dict[tuple[str, str], Row] = {
         "/api/v1/checkins",
         only({"venue_operator": 200, "other_operator": 200, "admin": 200}),
         _json(lambda w: {"code": w["code"], "device": "matrix"})),
+    ("GET", "/api/v1/checkin/manifest"): Row(
+        "/api/v1/checkin/manifest",
+        only({"venue_operator": 200, "other_operator": 200, "admin": 200})),
+    ("POST", "/api/v1/checkins/sync"): Row(
+        "/api/v1/checkins/sync",
+        only({"venue_operator": 200, "other_operator": 200, "admin": 200}),
+        _json(lambda w: {"device_id": "matrix-desk", "scans": [
+            {"scan_id": "1", "code": w["code"], "scanned_at": at("2026-12-01", "09:00")}]})),
     ("POST", "/api/v1/checkins/decode"): Row(
         "/api/v1/checkins/decode",
         only({"venue_operator": 200, "other_operator": 200, "admin": 200}), _qr_frame_request),
