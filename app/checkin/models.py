@@ -86,3 +86,19 @@ class DeviceScan(Base):
 
 
 make_append_only(DeviceScan.__table__)
+
+
+class DeskConfirmation(Base):
+    """A one-time code sent to a creator so the front desk may book with their vouchers and
+    quota: the creator reads it out, the desk types it. Without it a desk booking is self-pay."""
+
+    __tablename__ = "desk_confirmations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    creator_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    code_hash: Mapped[str] = mapped_column(String(64))  # the code itself is only in the message
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column()
+    failed_attempts: Mapped[int] = mapped_column(default=0)

@@ -4,7 +4,8 @@ from app.booking.schemas import BookingSchema
 from app.core.schemas import CALENDAR_MOMENT, ID
 
 __all__ = ["CheckinRequestSchema", "CheckinResultSchema", "SigningKeySchema", "ManifestSchema",
-           "SyncRequestSchema", "SyncResultSchema"]
+           "SyncRequestSchema", "SyncResultSchema", "DeskCreatorListSchema",
+           "DeskConfirmationRequestSchema", "DeskConfirmationSchema", "WalkInRequestSchema"]
 
 DEVICE_ID = validate.Regexp(r"^[A-Za-z0-9_.:-]{1,64}$",
                             error="1 to 64 letters, digits or _ . : -")
@@ -135,3 +136,41 @@ class SyncResultSchema(Schema):
     duplicates = fields.List(fields.Nested(SyncDuplicateSchema), required=True, metadata={
         "description": "later scans by other devices of bookings this device checked in"})
     synced_at = fields.String(required=True)
+
+
+class DeskCreatorQuerySchema(Schema):
+    q = fields.String(required=True, validate=validate.Length(min=3, max=200), metadata={
+        "description": "the creator's whole email address or phone number"})
+
+
+class DeskCreatorSchema(Schema):
+    id = fields.Integer(required=True)
+    display_name = fields.String(required=True)
+    email = fields.String(required=True)
+    phone = fields.String(required=True, metadata={"description": "masked"})
+
+
+class DeskCreatorListSchema(Schema):
+    items = fields.List(fields.Nested(DeskCreatorSchema), required=True)
+
+
+class DeskConfirmationRequestSchema(Schema):
+    creator_id = fields.Integer(required=True, strict=True, validate=ID)
+
+
+class DeskConfirmationSchema(Schema):
+    id = fields.Integer(required=True)
+    expires_at = fields.String(required=True)
+
+
+class WalkInRequestSchema(Schema):
+    creator_id = fields.Integer(required=True, strict=True, validate=ID)
+    resource_id = fields.Integer(required=True, strict=True, validate=ID)
+    start = fields.AwareDateTime(required=True, validate=CALENDAR_MOMENT)
+    end = fields.AwareDateTime(required=True, validate=CALENDAR_MOMENT)
+    confirmation_code = fields.String(load_default=None, allow_none=True,
+                                      validate=validate.Length(max=12), metadata={
+        "description": "the code sent to the creator; without it the booking is self-pay"})
+    voucher_code = fields.String(load_default=None, allow_none=True,
+                                 validate=validate.Length(max=40), metadata={
+        "description": "with the confirmation code only; by default the voucher covering most"})

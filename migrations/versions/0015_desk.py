@@ -1,4 +1,4 @@
-"""desk: scans sent by front-desk devices that worked offline
+"""desk: scans sent by front-desk devices that worked offline, walk-in confirmation codes
 
 Revision ID: 0015_desk
 Revises: 0007_pages
@@ -44,9 +44,31 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_device_scans_booking_id'), ['booking_id'], unique=False)
     for statement in append_only_ddl('device_scans', op.get_bind().dialect.name):
         op.execute(statement)
+    op.create_table(
+        'desk_confirmations',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('creator_id', sa.Integer(), nullable=False),
+        sa.Column('operator_id', sa.Integer(), nullable=False),
+        sa.Column('code_hash', sa.String(length=64), nullable=False),
+        sa.Column('created_at', app.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('expires_at', app.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('used_at', app.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column('failed_attempts', sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(['creator_id'], ['users.id'],
+                                name=op.f('fk_desk_confirmations_creator_id_users')),
+        sa.ForeignKeyConstraint(['operator_id'], ['users.id'],
+                                name=op.f('fk_desk_confirmations_operator_id_users')),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_desk_confirmations')),
+    )
+    with op.batch_alter_table('desk_confirmations', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_desk_confirmations_creator_id'), ['creator_id'],
+                              unique=False)
 
 
 def downgrade():
+    with op.batch_alter_table('desk_confirmations', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_desk_confirmations_creator_id'))
+    op.drop_table('desk_confirmations')
     for statement in drop_append_only_ddl('device_scans', op.get_bind().dialect.name):
         op.execute(statement)
     with op.batch_alter_table('device_scans', schema=None) as batch_op:
