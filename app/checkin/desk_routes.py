@@ -1,13 +1,19 @@
-"""The front desk acting for a walk-in creator: find them, send them a confirmation code, book."""
+"""The front desk acting at the desk: find a walk-in creator, send them a confirmation code, book
+for them; check out, record a no-show early, close a room now (API and the desk page's forms)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from datetime import datetime, timedelta
+
+from flask import Blueprint, flash, jsonify, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.accounts.service import mask_phone
+from app.booking import lifecycle
 from app.booking.api import booking_link
 from app.booking.present import describe_booking
+from app.booking.rules import LOCAL
 from app.booking.schemas import BookingSchema
 from app.checkin import desk
 from app.checkin.schemas import (
@@ -19,7 +25,11 @@ from app.checkin.schemas import (
 )
 from app.core.api import load
 from app.core.auth import require_roles
-from app.core.clock import now, to_local
+from app.core.clock import local_today, now, to_local
+from app.core.errors import AppError, ValidationFailed
+from app.core.i18n import localized
+from app.core.messages import error_message
+from app.core.money import format_yuan
 from app.extensions import db
 
 desk_api = Blueprint("desk_api", __name__, url_prefix="/api/v1/desk")
@@ -112,3 +122,121 @@ def book_walk_in():
     body = BookingSchema().dump(describe_booking(booking))
     db.session.commit()
     return jsonify(body), 201
+
+
+# ---- the desk's page: forms posted from the front-desk day (/operator/scan) ----------------
+
+desk_pages = Blueprint("desk", __name__, url_prefix="/operator/desk")
+
+
+def _back():
+    venue = request.form.get("venue", type=int)
+    creator = request.form.get("creator_q") or None
+    return redirect(url_for("checkin.scanner_page", venue=venue, creator=creator))
+
+
+def _slot_today(form) -> tuple[datetime, datetime]:
+    try:
+        hour, minute = (int(x) for x in form.get("time", "").split(":"))
+        minutes = int(form.get("minutes", ""))
+        day = local_today()
+        start = datetime(day.year, day.month, day.day, hour, minute, tzinfo=LOCAL)
+    except ValueError as err:
+        raise ValidationFailed({"time": ["Pick a start time and a duration."]}) from err
+    return start, start + timedelta(minutes=minutes)
+
+
+@desk_pages.post("/bookings/<int:booking_id>/checkout")
+@require_roles("operator", "admin")
+def checkout_page(booking_id: int):
+    try:
+        booking = lifecycle.check_out(db.session, current_user, booking_id, now())
+        db.session.commit()
+        flash(_("Checked out: %(name)s.", name=booking.creator.display_name), "success")
+    except AppError as err:
+        db.session.rollback()
+        flash(error_message(err), "error")
+    return _back()
+
+
+@desk_pages.post("/bookings/<int:booking_id>/no-show")
+@require_roles("operator", "admin")
+def no_show_page(booking_id: int):
+    try:
+        booking = desk.no_show_now(db.session, current_user, booking_id, now())
+        db.session.commit()
+        flash(_("Recorded as a no-show: %(name)s. The slot is free again; the program's no-show "
+                "rules apply to the voucher.", name=booking.creator.display_name), "success")
+    except AppError as err:
+        db.session.rollback()
+        flash(error_message(err), "error")
+    return _back()
+
+
+@desk_pages.post("/resources/<int:resource_id>/close")
+@require_roles("operator", "admin")
+def close_page(resource_id: int):
+    try:
+        hours = request.form.get("hours", type=int) or 0
+        if not 1 <= hours <= 24:
+            raise ValidationFailed({"hours": ["Between 1 and 24 hours."]})
+        moment = now()
+        closure, colliding = desk.close_now(db.session, current_user, resource_id,
+                                            moment + timedelta(hours=hours), moment,
+                                            request.form.get("reason", ""))
+        db.session.commit()
+        flash(_("Closed until %(until)s.", until=to_local(closure.end_at).strftime("%H:%M")),
+              "success")
+        for booking in colliding:
+            flash(_("Collides: %(time)s %(name)s (%(phone)s) — call them to move or cancel.",
+                    time=to_local(booking.start_at).strftime("%m-%d %H:%M"),
+                    name=booking.creator.display_name, phone=booking.creator.phone or "—"),
+                  "error")
+    except AppError as err:
+        db.session.rollback()
+        flash(error_message(err), "error")
+    return _back()
+
+
+@desk_pages.post("/confirmations")
+@require_roles("operator", "admin")
+def confirmation_page():
+    try:
+        desk.send_confirmation(db.session, current_user,
+                               request.form.get("creator_id", type=int) or 0, now())
+        db.session.commit()
+        flash(_("A confirmation code was sent to the creator. Ask them to read it out."),
+              "success")
+    except AppError as err:
+        db.session.rollback()
+        flash(error_message(err), "error")
+    return _back()
+
+
+@desk_pages.post("/bookings")
+@require_roles("operator", "admin")
+def walk_in_page():
+    try:
+        start, end = _slot_today(request.form)
+        try:
+            booking = desk.book_walk_in(
+                db.session, current_user, request.form.get("creator_id", type=int) or 0,
+                request.form.get("resource_id", type=int) or 0, start, end, now(),
+                confirmation_code=request.form.get("confirmation_code") or None,
+                link_for=booking_link)
+        except desk.WrongConfirmation:
+            db.session.commit()  # the failed attempt counts
+            raise
+        db.session.commit()
+        flash(_("Booked %(resource)s %(start)s–%(end)s for %(name)s: voucher %(voucher)s, quota "
+                "%(quota)s, self-pay %(self_pay)s. Code %(code)s.",
+                resource=localized(booking.resource, "name"),
+                start=to_local(booking.start_at).strftime("%H:%M"),
+                end=to_local(booking.end_at).strftime("%H:%M"),
+                name=booking.creator.display_name, voucher=format_yuan(booking.voucher_fen),
+                quota=format_yuan(booking.quota_fen), self_pay=format_yuan(booking.self_pay_fen),
+                code=booking.short_code), "success")
+    except AppError as err:
+        db.session.rollback()
+        flash(error_message(err), "error")
+    return _back()

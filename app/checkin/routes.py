@@ -18,7 +18,7 @@ from app.booking.present import describe_booking
 from app.booking.schemas import BookingSchema
 from app.booking.service import visible_booking
 from app.catalog.models import Venue
-from app.checkin import keys, manifest, qr, service, sync
+from app.checkin import desk, keys, manifest, qr, service, sync
 from app.checkin.schemas import (
     CheckinRequestSchema,
     CheckinResultSchema,
@@ -348,5 +348,10 @@ def scanner_page():
     venue_ids = [v.id for v in venues if chosen in (None, v.id)]
     bookings = (service.todays_list(db.session, venue_ids, local_today(), phone_ends=phone)
                 if venue_ids else [])
+    resources = [r for v in venues if v.id in venue_ids
+                 for r in sorted(v.resources, key=lambda r: r.code) if r.active]
+    creator_q = (request.args.get("creator") or "").strip()[:200]
+    creators = desk.find_creators(db.session, creator_q) if creator_q else []
     return render_template("checkin/scanner.html", venues=venues, chosen=chosen, bookings=bookings,
-                           phone=phone, mask_phone=mask_phone)
+                           phone=phone, mask_phone=mask_phone, resources=resources,
+                           creator_q=creator_q, creators=creators)
