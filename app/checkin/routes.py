@@ -5,7 +5,15 @@ from __future__ import annotations
 import io
 from datetime import timedelta
 
-from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    jsonify,
+    render_template,
+    request,
+    send_from_directory,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -337,6 +345,23 @@ def sync_checkins():
 
 
 # ---- pages ---------------------------------------------------------------------------------
+
+
+@checkin_pages.get("/operator/scan-sw.js")
+def scanner_service_worker():
+    """Served from /operator/ so that it may control the scanner page (a worker under /static/
+    could only control /static/)."""
+    response = send_from_directory(current_app.static_folder, "desk-sw.js",
+                                   mimetype="text/javascript", max_age=0)
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@checkin_pages.get("/operator/scan.webmanifest")
+def scanner_web_manifest():
+    """What makes the scanner installable on a front-desk phone's home screen."""
+    return send_from_directory(current_app.static_folder, "desk.webmanifest",
+                               mimetype="application/manifest+json", max_age=0)
 
 
 @checkin_pages.get("/operator/scan")
