@@ -224,3 +224,21 @@ def test_a_browser_without_ed25519_in_web_crypto_verifies_with_the_bundled_libra
         page.context.set_offline(False)
         wait_synced(page)
     assert _checkins(desk_app) == 1
+
+
+def test_the_installed_scanner_opens_without_the_network(desk_app):
+    """Once opened online, the page comes from the service worker's cache and still answers."""
+    _, code, _ = _booking(desk_app, "10:00", "12:00")
+    with live_server(desk_app) as base, desk_devices(base, 1, "2026-12-01T10:00:00") as (page,):
+        manifest = page.evaluate("fetch(document.querySelector('link[rel=manifest]').href)"
+                                 ".then(r => r.json())")
+        assert manifest["start_url"] == "/operator/scan" and manifest["display"] == "standalone"
+        page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+        page.reload()  # now controlled by the worker, which caches the page as it passes
+        page.wait_for_selector("#offline-bar[data-ready='1']", state="attached")
+        page.context.set_offline(True)
+        response = page.reload()
+        assert response is not None and response.from_service_worker
+        assert "前台签到" in page.inner_text("h1")
+        scan(page, code)
+        page.wait_for_selector("#result.result-ok.result-pending", timeout=5_000)
