@@ -99,3 +99,18 @@ def test_another_venues_room_is_not_found(api):
     creator = _creator_id(api)
     assert_error(_walk_in(api, creator, room="ftc-live-01"), 404, "not_found")
     assert_error(_walk_in(api, creator, user=OP_FTC), 404, "not_found")
+
+
+def test_the_creators_quota_applies_only_with_their_code(api):
+    from tests.helpers import HP_CREATOR
+
+    creator = _creator_id(api, HP_CREATOR, OP_FTC)
+    without = _walk_in(api, creator, user=OP_FTC, room="ftc-live-01").get_json()
+    assert without["price"]["quota_fen"] == 0
+    assert without["price"]["self_pay_fen"] == without["price"]["gross_fen"] > 0
+    sent = api.post("/api/v1/desk/confirmations", OP_FTC, json={"creator_id": creator}).get_json()
+    with_code = _walk_in(api, creator, start="14:00", end="15:00", user=OP_FTC, room="ftc-live-01",
+                         confirmation_code=_sent_code(api, sent["id"])).get_json()
+    assert with_code["price"]["quota_fen"] == with_code["price"]["gross_fen"] > 0
+    quota = api.get("/api/v1/me", HP_CREATOR).get_json()["quota"][0]
+    assert quota["held_fen"] == with_code["price"]["quota_fen"]
