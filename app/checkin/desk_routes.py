@@ -173,10 +173,11 @@ def no_show_page(booking_id: int):
     return _back()
 
 
-@desk_pages.post("/resources/<int:resource_id>/close")
+@desk_pages.post("/closures")
 @require_roles("operator", "admin")
-def close_page(resource_id: int):
+def close_page():
     try:
+        resource_id = request.form.get("resource_id", type=int) or 0
         hours = request.form.get("hours", type=int) or 0
         if not 1 <= hours <= 24:
             raise ValidationFailed({"hours": ["Between 1 and 24 hours."]})

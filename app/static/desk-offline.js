@@ -247,6 +247,15 @@
       }).catch(function () { return csrfMeta.content; });
   }
 
+  // today's table on this page shows the booking's status as the server now has it
+  function markRow(booking) {
+    var row = booking && document.querySelector('tr[data-booking="' + booking.id + '"]');
+    if (!row || booking.status !== "checked_in") { return; }
+    row.querySelector(".status-cell").textContent = labels.ok;
+    var button = row.querySelector("button.manual");
+    if (button) { button.remove(); }
+  }
+
   function sync() {
     if (syncing || !navigator.onLine) { return Promise.resolve(); }
     syncing = true;
@@ -263,7 +272,10 @@
       }).then(function (r) { if (!r.ok) { throw new Error("sync " + r.status); } return r.json(); })
         .then(function (body) {
           var byScan = {};
-          body.results.forEach(function (res) { byScan[res.scan_id] = res; });
+          body.results.forEach(function (res) {
+            byScan[res.scan_id] = res;
+            markRow(res.booking);
+          });
           var done = pending.filter(function (s) { return byScan[s.scan_id]; }).map(function (s) {
             var res = byScan[s.scan_id];
             s.state = "synced";

@@ -51,12 +51,16 @@ def test_closing_a_room_now_lists_the_bookings_it_collides_with(api):
     hit = book(api, "vjc-live-01", TODAY, "11:00", "12:00").get_json()
     book(api, "vjc-live-01", TODAY, "16:00", "17:00")
     room = resource_id(api, "vjc-live-01")
-    answer = _desk(api.app).post(f"/operator/desk/resources/{room}/close",
-                                 data={"hours": "3", "reason": "空调故障"}, follow_redirects=True)
+    answer = _desk(api.app).post("/operator/desk/closures", follow_redirects=True,
+                                 data={"resource_id": room, "hours": "3", "reason": "空调故障"})
     text = answer.get_data(as_text=True)
     assert "13:00" in text and "12-01 11:00" in text and "12-01 16:00" not in text
     assert _status(api, hit["id"]) == "confirmed"  # never cancelled silently
     assert book(api, "vjc-live-01", TODAY, "12:00", "13:00").status_code == 422  # closed
+    # another venue's desk cannot close this room
+    _desk(api.app, OP_FTC).post("/operator/desk/closures",
+                                data={"resource_id": resource_id(api, "vjc-live-02"), "hours": "2"})
+    assert book(api, "vjc-live-02", TODAY, "11:00", "12:00").status_code == 201
 
 
 def test_walk_in_booked_from_the_page_with_and_without_the_code(api):

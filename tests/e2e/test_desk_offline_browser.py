@@ -127,6 +127,8 @@ def test_offline_scan_is_answered_at_once_and_redeems_once_back_online(desk_app)
         page.context.set_offline(False)
         wait_synced(page)
         assert "上次同步" in page.inner_text("#offline-bar")
+        row = page.locator(f'tr[data-booking="{booking_id}"]')
+        assert row.locator(".status-cell").inner_text().strip() == "已签到"
         assert _checkins(desk_app) == 1
         assert _booking_state(desk_app, booking_id) == ("checked_in", "redeemed")
         # this device offline again, the booking's short code typed: already checked in here
