@@ -260,7 +260,9 @@
     if (syncing || !navigator.onLine) { return Promise.resolve(); }
     syncing = true;
     return allScans().then(function (scans) {
-      var pending = scans.filter(function (s) { return s.state === "pending"; });
+      // oldest first, in batches the server accepts (it takes up to 500); the rest go next time
+      var pending = scans.filter(function (s) { return s.state === "pending"; })
+        .sort(function (a, b) { return a.scanned_at < b.scanned_at ? -1 : 1; }).slice(0, 200);
       return freshCsrf().then(function (token) {
         return fetch("/api/v1/checkins/sync", {
           method: "POST", credentials: "same-origin",
