@@ -89,6 +89,7 @@ def register_blueprints(app: Flask) -> None:
     from app.booking.feeds import calendar_bp
     from app.booking.pages import booking_pages
     from app.catalog.routes import catalog_api, catalog_pages
+    from app.checkin.desk_routes import desk_api, desk_pages
     from app.checkin.routes import checkin_api, checkin_pages
     from app.cli import cli
     from app.core.openapi import openapi_bp
@@ -109,5 +110,6 @@ def register_blueprints(app: Flask) -> None:
                       accounts_api, admin_pages, admin_api, operator_pages, booking_api,
                       booking_pages, calendar_bp, money_api, checkin_api, checkin_pages, money_pages,
                       finance_api, notify_bp, finance_pages, payments_api, payments_pages,
-                      online_api, online_pages, ops_cli, ops_bp, privacy_pages):
+                      online_api, online_pages, ops_cli, ops_bp, privacy_pages, desk_api,
+                      desk_pages):
         app.register_blueprint(blueprint)

@@ -261,14 +261,20 @@ def check_out(session: Session, operator: User, booking_id: int, moment: datetim
 
 
 def mark_no_show(session: Session, booking_id: int, moment: datetime,
-                 actor_id: int | None = None) -> Booking:
+                 actor_id: int | None = None, *, early: bool = False) -> Booking:
     """Not checked in ``no_show_after_minutes`` after the start: the slot and the quota are
-    released, the voucher handled by its program's policy, a strike recorded."""
+    released, the voucher handled by its program's policy, a strike recorded.
+
+    ``early``: the creator told the front desk they will not come, so the desk records it now
+    and frees the slot; the policy is the same as for a no-show found by the sweep.
+    """
     booking = lock_booking(session, booking_id)
     if booking is None:
         raise NotFound()
     require_status(booking, "confirmed")
-    if moment < booking.start_at + timedelta(minutes=booked_terms(booking).no_show_after_minutes):
+    too_early = moment < booking.start_at + timedelta(
+        minutes=booked_terms(booking).no_show_after_minutes)
+    if too_early and not early:
         raise RuleViolation("too_early_for_no_show", details={"status": booking.status})
     booking.status = "no_show"
     funding.release(session, booking, forfeit_voucher=True, actor_id=actor_id, at=moment)
@@ -280,7 +286,7 @@ def mark_no_show(session: Session, booking_id: int, moment: datetime,
             session.flush()
     except IntegrityError:
         pass  # one strike per booking
-    _event(session, booking, "no_show", moment, actor_id)
+    _event(session, booking, "no_show", moment, actor_id, **({"early": True} if early else {}))
     resource = booking.resource
     enqueue(session, booking.creator, "no_show", f"no_show:{booking.id}", {
         "resource": resource.name_zh, "venue": resource.venue.name_zh,

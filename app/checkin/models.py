@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import User
@@ -59,3 +59,46 @@ class CheckIn(Base):
 
 make_append_only(Scan.__table__)
 make_append_only(CheckIn.__table__)
+
+
+class DeviceScan(Base):
+    """A scan a front-desk device made offline and sent later, with the answer it was given.
+
+    ``(device_id, scan_id)`` is unique: a device that resends a scan (the network dropped the
+    answer) is given the stored answer, and nothing is checked in twice.
+    """
+
+    __tablename__ = "device_scans"
+    __table_args__ = (UniqueConstraint("device_id", "scan_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(64))
+    scan_id: Mapped[str] = mapped_column(String(64))
+    operator_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    scanned_at: Mapped[datetime] = mapped_column()  # on the device, as it reported
+    received_at: Mapped[datetime] = mapped_column(default=now)
+    raw_code: Mapped[str] = mapped_column(String(600))
+    # the online answer, or duplicate (another device checked it in first) or conflict
+    # (the booking changed while the device was offline)
+    result: Mapped[str] = mapped_column(String(30))
+    booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"), index=True)
+    scan_row_id: Mapped[int | None] = mapped_column(ForeignKey("scans.id"))
+
+
+make_append_only(DeviceScan.__table__)
+
+
+class DeskConfirmation(Base):
+    """A one-time code sent to a creator so the front desk may book with their vouchers and
+    quota: the creator reads it out, the desk types it. Without it a desk booking is self-pay."""
+
+    __tablename__ = "desk_confirmations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    creator_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    code_hash: Mapped[str] = mapped_column(String(64))  # the code itself is only in the message
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column()
+    failed_attempts: Mapped[int] = mapped_column(default=0)

@@ -5,7 +5,15 @@ from __future__ import annotations
 import io
 from datetime import timedelta
 
-from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    jsonify,
+    render_template,
+    request,
+    send_from_directory,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -13,12 +21,21 @@ from flask_login import current_user
 from app.accounts.service import mask_phone
 from app.booking import lifecycle
 from app.booking.lifecycle import CheckInOutcome
+from app.booking.models import Booking
 from app.booking.present import describe_booking
 from app.booking.schemas import BookingSchema
 from app.booking.service import booked_terms, visible_booking
 from app.catalog.models import Venue
-from app.checkin import keys, qr, service
-from app.checkin.schemas import CheckinRequestSchema, CheckinResultSchema, SigningKeySchema
+from app.checkin import desk, keys, manifest, qr, service, sync
+from app.checkin.schemas import (
+    CheckinRequestSchema,
+    CheckinResultSchema,
+    ManifestQuerySchema,
+    ManifestSchema,
+    SigningKeySchema,
+    SyncRequestSchema,
+    SyncResultSchema,
+)
 from app.core.api import load
 from app.core.auth import require_roles
 from app.core.clock import local_today, now, to_local
@@ -38,6 +55,13 @@ RESULT_MESSAGES = {
     "cancelled": _l("This booking is cancelled or was a no-show."),
     "invalid": _l("Not a code of this system. Ask for the booking's QR code or its 8-character "
                   "booking code."),
+}
+SYNC_MESSAGES = {
+    **RESULT_MESSAGES,
+    "ok": _l("Checked in."),
+    "duplicate": _l("Another device checked this booking in first: nothing was charged twice."),
+    "conflict": _l("The booking changed while this desk was offline (cancelled, or a no-show): "
+                   "nothing was checked in. Please resolve it with the creator."),
 }
 
 
@@ -232,20 +256,127 @@ def public_keys():
     return jsonify({"items": SigningKeySchema(many=True).dump(keys.describe_keys(db.session))})
 
 
+def my_venues(user, chosen: int | None = None) -> list[Venue]:
+    """The venues a desk works for: an operator's own, every venue for an administrator."""
+    if user.has_role("admin"):
+        venues = db.session.scalars(db.select(Venue).order_by(Venue.code)).all()
+    else:
+        venues = sorted(user.operated_venues, key=lambda v: v.code)
+    if chosen is None:
+        return list(venues)
+    picked = [v for v in venues if v.id == chosen]
+    if not picked:
+        raise Forbidden()
+    return picked
+
+
+@checkin_api.get("/checkin/manifest")
+@require_roles("operator", "admin")
+def offline_manifest():
+    """Today's and tomorrow's bookings at my venues and the verification keys, signed, for a
+    front-desk device that must keep answering without the network.
+    ---
+    get:
+      tags: [checkin]
+      security: [{bearer: []}]
+      parameters:
+        - {in: query, name: venue, schema: {type: integer}, description: one of my venues only}
+      responses:
+        200:
+          content:
+            application/json:
+              schema: Manifest
+    """
+    args = load(ManifestQuerySchema(), source="args")
+    moment = now()
+    body = manifest.build(db.session, my_venues(current_user, args.get("venue")), local_today(),
+                          moment, current_app.config["SECRET_KEY"])
+    db.session.commit()  # a first signing key may have been created
+    response = jsonify(ManifestSchema().dump(body))
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _sync_booking(row) -> dict | None:
+    booking = sync.booking_of(db.session, row)
+    return manifest.booking_entry(booking) if booking is not None else None
+
+
+@checkin_api.post("/checkins/sync")
+@require_roles("operator", "admin")
+def sync_checkins():
+    """Scans a device answered offline: the server decides each one as at the moment it was
+    scanned. The first valid scan of a booking checks it in; a later one from another device is
+    `duplicate`; a booking cancelled meanwhile is `conflict`. Resending a scan_id returns its
+    first result.
+    ---
+    post:
+      tags: [checkin]
+      security: [{bearer: []}]
+      requestBody:
+        content:
+          application/json:
+            schema: SyncRequest
+      responses:
+        200:
+          content:
+            application/json:
+              schema: SyncResult
+    """
+    data = load(SyncRequestSchema())
+    device_id = data["device_id"]
+    results = []
+    for scan in data["scans"]:
+        row = sync.sync_scan(db.session, current_user, device_id,
+                             sync.DeviceScanIn(scan["scan_id"], scan["code"], scan["scanned_at"]),
+                             now())
+        results.append({"scan_id": row.scan_id, "result": row.result,
+                        "message": str(SYNC_MESSAGES[row.result]), "booking": _sync_booking(row)})
+        # One transaction per scan: each is decided on its own, and a batch never holds the
+        # row locks of many bookings at once (two devices' batches cannot deadlock).
+        db.session.commit()
+    duplicates = [{"booking": manifest.booking_entry(db.session.get(Booking, row.booking_id)),
+                   "device_id": row.device_id, "scanned_at": to_local(row.scanned_at).isoformat()}
+                  for row in sync.duplicates_of(db.session, device_id, now())]
+    body = SyncResultSchema().dump({"results": results, "duplicates": duplicates,
+                                    "synced_at": to_local(now()).isoformat()})
+    db.session.commit()
+    return jsonify(body)
+
+
 # ---- pages ---------------------------------------------------------------------------------
+
+
+@checkin_pages.get("/operator/scan-sw.js")
+def scanner_service_worker():
+    """Served from /operator/ so that it may control the scanner page (a worker under /static/
+    could only control /static/)."""
+    response = send_from_directory(current_app.static_folder, "desk-sw.js",
+                                   mimetype="text/javascript", max_age=0)
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@checkin_pages.get("/operator/scan.webmanifest")
+def scanner_web_manifest():
+    """What makes the scanner installable on a front-desk phone's home screen."""
+    return send_from_directory(current_app.static_folder, "desk.webmanifest",
+                               mimetype="application/manifest+json", max_age=0)
 
 
 @checkin_pages.get("/operator/scan")
 @require_roles("operator", "admin")
 def scanner_page():
-    if current_user.has_role("admin"):
-        venues = db.session.scalars(db.select(Venue).order_by(Venue.code)).all()
-    else:
-        venues = sorted(current_user.operated_venues, key=lambda v: v.code)
+    venues = my_venues(current_user)
     chosen = request.args.get("venue", type=int)
     phone = service.phone_digits(request.args.get("phone"))
     venue_ids = [v.id for v in venues if chosen in (None, v.id)]
     bookings = (service.todays_list(db.session, venue_ids, local_today(), phone_ends=phone)
                 if venue_ids else [])
+    resources = [r for v in venues if v.id in venue_ids
+                 for r in sorted(v.resources, key=lambda r: r.code) if r.active]
+    creator_q = (request.args.get("creator") or "").strip()[:200]
+    creators = desk.find_creators(db.session, creator_q) if creator_q else []
     return render_template("checkin/scanner.html", venues=venues, chosen=chosen, bookings=bookings,
-                           phone=phone, mask_phone=mask_phone)
+                           phone=phone, mask_phone=mask_phone, resources=resources,
+                           creator_q=creator_q, creators=creators)

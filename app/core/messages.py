@@ -117,3 +117,10 @@ def error_message(err) -> str:
         except (KeyError, TypeError, ValueError):
             return text
     return text
+
+MESSAGES.update({
+    "confirmation_invalid": _l("That is not the confirmation code sent to the creator, or it has "
+                               "expired. Send a new code, or book as self-pay."),
+    "confirmation_required": _l("The creator's vouchers and quota can only be used with the "
+                                "confirmation code sent to them."),
+})

@@ -54,6 +54,13 @@ TEXTS = {
         "en": ("Reconciliation problems: {month}", "Reconciliation of {month} found {count} "
                "problem(s):\n{summary}"),
     },
+    "desk_confirmation": {
+        "zh": ("前台代订确认码：{code}", "{desk} 正在前台为您代订，并使用您的直播券或额度。"
+               "如同意，请把确认码 {code} 告诉前台（{until} 前有效）。如非本人在场，请忽略本消息。"),
+        "en": ("Front desk confirmation code: {code}", "{desk} is booking for you at the front "
+               "desk with your vouchers or quota. If you agree, tell the desk the code {code} "
+               "(valid until {until}). If you are not there, ignore this message."),
+    },
     "statements_drafted": {
         "zh": ("结算单草稿已生成：{month}", "{month} 共 {count} 份场地结算单草稿待审核。"),
         "en": ("Statements drafted: {month}", "{count} venue statement draft(s) for {month} "

@@ -58,9 +58,21 @@
     beep(body.result === "ok");
   }
 
+  var offline = window.deskOffline || null;  // desk-offline.js: answers when the network is gone
+
+  function answerOffline(payload) {
+    return offline.answer(payload).then(function (decision) {
+      if (decision) { beep(decision.result === "ok"); }
+    });
+  }
+
   function send(payload) {
     if (busy) { return Promise.resolve(); }
     busy = true;
+    if (offline) { payload.device = offline.deviceId; }
+    if (offline && !navigator.onLine) {
+      return answerOffline(payload).then(function () { busy = false; input.value = ""; input.focus(); });
+    }
     return fetch("/api/v1/checkins", {
       method: "POST", credentials: "same-origin",
       headers: {"Content-Type": "application/json", "X-CSRFToken": csrf},
@@ -70,8 +82,12 @@
         result.className = "result result-invalid";
         title.textContent = body.error.message;
         detail.textContent = "";
-      } else { show(body); }
+      } else {
+        show(body);
+        if (offline) { offline.noteOnline(body); }
+      }
     }).catch(function () {
+      if (offline) { return answerOffline(payload); }  // the network failed mid-request
       result.className = "result result-invalid";
       title.textContent = labels.network;
     }).then(function () { busy = false; input.value = ""; input.focus(); });

@@ -109,6 +109,12 @@ def _new_booking_request(world: World, role: str) -> dict:
                      "end": at("2026-12-05", end)}}
 
 
+def _walk_in_request(world: World, role: str) -> dict:
+    start, end = {"admin": ("18:00", "19:00")}.get(role, ("20:00", "21:00"))
+    return {"json": {"creator_id": world["yp_user"], "resource_id": world["resource"],
+                     "start": at("2026-12-04", start), "end": at("2026-12-04", end)}}
+
+
 def _qr_frame_request(world: World, role: str) -> dict:
     return {"data": world["qr_png"], "content_type": "image/png"}
 
@@ -157,6 +163,26 @@ MATRIX: dict[tuple[str, str], Row] = {
         "/api/v1/checkins",
         only({"venue_operator": 200, "other_operator": 200, "admin": 200}),
         _json(lambda w: {"code": w["code"], "device": "matrix"})),
+    ("GET", "/api/v1/checkin/manifest"): Row(
+        "/api/v1/checkin/manifest",
+        only({"venue_operator": 200, "other_operator": 200, "admin": 200})),
+    ("POST", "/api/v1/checkins/sync"): Row(
+        "/api/v1/checkins/sync",
+        only({"venue_operator": 200, "other_operator": 200, "admin": 200}),
+        _json(lambda w: {"device_id": "matrix-desk", "scans": [
+            {"scan_id": "1", "code": w["code"], "scanned_at": at("2026-12-01", "09:00")}]})),
+    ("GET", "/api/v1/desk/creators"): Row(
+        f"/api/v1/desk/creators?q={CREATOR}",
+        only({"venue_operator": 200, "other_operator": 200, "admin": 200})),
+    ("POST", "/api/v1/desk/confirmations"): Row(
+        "/api/v1/desk/confirmations",
+        only({"venue_operator": 201, "other_operator": 201, "admin": 201}),
+        _json(lambda w: {"creator_id": w["yp_user"]})),
+    ("POST", "/api/v1/desk/bookings"): Row(
+        # another venue's operator is not told the room exists
+        "/api/v1/desk/bookings",
+        only({"venue_operator": 201, "admin": 201}, hidden=("other_operator",)),
+        _walk_in_request),
     ("POST", "/api/v1/checkins/decode"): Row(
         "/api/v1/checkins/decode",
         only({"venue_operator": 200, "other_operator": 200, "admin": 200}), _qr_frame_request),
