@@ -22,6 +22,7 @@ from app.accounts.schemas import (
     MembershipSchema,
     UserSchema,
 )
+from app.admin.hours import hours_from_form, rows_from_form, rows_from_hours
 from app.admin.schemas import (
     AuditEntrySchema,
     OperatorVenueSchema,
@@ -29,6 +30,7 @@ from app.admin.schemas import (
     ResourceChangeSchema,
 )
 from app.audit.models import AuditEntry
+from app.audit.present import describe as describe_audit
 from app.audit.service import record
 from app.booking.service import venue_day
 from app.catalog import service as catalog
@@ -40,7 +42,6 @@ from app.core.auth import require_roles, require_venue_access
 from app.core.clock import local_today
 from app.core.errors import AppError, NotFound, ValidationFailed
 from app.core.money import parse_yuan
-from app.core.request_input import parse_json_field
 from app.extensions import db
 
 admin_pages = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
@@ -317,11 +318,10 @@ def _resource_changes_from_form(form) -> dict:
                             if line.strip()]
     changes["programs"] = form.getlist("programs")
     changes["active"] = form.get("active") == "on"
-    hours_text = (form.get("opening_hours") or "").strip()
     try:
-        changes["opening_hours"] = parse_json_field(hours_text) if hours_text else None
-    except ValueError:
-        errors["opening_hours"] = [_("Not valid JSON.")]
+        changes["opening_hours"] = hours_from_form(form) if form.get("own_hours") == "on" else None
+    except ValidationFailed as err:
+        errors.update(err.details["fields"])
     if form.get("code") is not None:
         changes["code"] = form.get("code", "").strip()
     if errors:
@@ -354,6 +354,8 @@ def edit_resource(resource_id: int | None = None):
         resource=resource,
         form=request.form if request.method == "POST" else None,
         errors=errors,
+        hours=rows_from_form(request.form) if request.method == "POST" else rows_from_hours(
+            resource.opening_hours if resource else None),
         venues=db.session.scalars(select(Venue).order_by(Venue.code)).all(),
         programs=db.session.scalars(select(Program).order_by(Program.code)).all(),
     ), (422 if errors else 200)
@@ -380,32 +382,6 @@ def upload_photo(resource_id: int):
 def venues():
     return render_template("admin/venues.html",
                            venues=db.session.scalars(select(Venue).order_by(Venue.code)).all())
-
-
-@admin_pages.route("/venues/<int:venue_id>", methods=["GET", "POST"])
-@require_roles("admin")
-def edit_venue(venue_id: int):
-    venue = _get(Venue, venue_id)
-    errors: dict = {}
-    if request.method == "POST":
-        form = request.form
-        changes = {name: (form.get(name) or "").strip() for name in
-                   ("name_zh", "name_en", "address_zh", "address_en", "operator_zh",
-                    "operator_en", "phone")}
-        changes["active"] = form.get("active") == "on"
-        try:
-            changes["opening_hours"] = parse_json_field(form.get("opening_hours") or "{}")
-            catalog.save_venue(db.session, current_user.id, venue, changes)
-            db.session.commit()
-            flash(_("Saved. Publish a new version to show it on the public list."), "success")
-            return redirect(url_for("admin.edit_venue", venue_id=venue.id))
-        except ValueError:
-            errors = {"opening_hours": [_("Not valid JSON.")]}
-        except ValidationFailed as err:
-            db.session.rollback()
-            errors = err.details["fields"]
-    return render_template("admin/venue_form.html", venue=venue, errors=errors,
-                           form=request.form if errors else None), (422 if errors else 200)
 
 
 @admin_pages.route("/users", methods=["GET", "POST"])
@@ -525,7 +501,7 @@ def enterprise_detail(enterprise_id: int):
 @require_roles("admin", "finance")
 def audit_page():
     entries = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(300))
-    return render_template("admin/audit.html", entries=entries.all())
+    return render_template("admin/audit.html", entries=describe_audit(db.session, entries.all()))
 
 
 @operator_pages.get("/")
