@@ -50,6 +50,8 @@ def hours_from_form(form) -> dict[str, list[str]]:
             problems.append(_("%(day)s: closing must be after opening.", day=day_name))
             continue
         hours[row["day"]] = [row["from"], until]
+    if not hours and not problems:
+        problems.append(_("Tick at least one day. To close the whole place, untick Active."))
     if problems:
         raise ValidationFailed({"opening_hours": problems})
     return hours
