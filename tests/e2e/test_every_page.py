@@ -4,7 +4,7 @@ One browser walks the links of every role (see ``pages_crawl``) and, on each pag
 person would notice: the page answers 200, nothing scrolls sideways at 360 px, and no internal
 code or English field name shows through the Chinese interface. In Chinese it also runs axe-core
 (from the npm registry; `.ci/run` fetches it into tests/e2e/vendor/) at 390 px and accepts no
-serious or critical violation.
+serious or critical violation, nor a heading that skips a level or an empty table header.
 """
 
 from __future__ import annotations
@@ -72,7 +72,8 @@ def _visible_text(page) -> str:
 def _axe_problems(page) -> list[str]:
     result = page.evaluate("""async () => {
         const r = await axe.run(document, {resultTypes: ['violations']});
-        return r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+        return r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical'
+                                   || ['heading-order', 'empty-table-header'].includes(v.id))
             .map(v => ({id: v.id, impact: v.impact,
                         nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
     }""")
