@@ -172,3 +172,27 @@ def test_one_word_per_status_in_pages_and_feeds(api):
     assert "已取消" in mine
     users = _text(_signed_in(api.app, ADMIN).get("/admin/users"))
     assert "载体运营方" in users and "财务" in users and ">operator<" not in users
+
+
+def test_notifications_read_in_the_page_language_with_english_names(api):
+    assert book(api, "vjc-live-01", "2026-12-04", "14:00", "16:00").status_code == 201
+    zh = _text(_signed_in(api.app, CREATOR).get("/notifications"))
+    assert "预约成功：A01 场景式直播间（客厅）" in zh
+    en = _text(_signed_in(api.app, CREATOR, "en").get("/notifications"))
+    assert "Booked: A01 Set-style Live Room (Living Room)" in en
+    assert "You booked A01 Set-style Live Room (Living Room) at V-Hub, KIC Building 6" in en
+    assert "场景式直播间" not in en
+
+
+def test_the_statement_export_names_the_program(api):
+    code = api.get("/api/v1/me", CREATOR).get_json()["vouchers"][0]["code"]
+    booking = book(api, "vjc-live-01", "2026-12-01", "10:00", "12:00", voucher_code=code).get_json()
+    assert api.post("/api/v1/checkins", "operator.vjc@demo.local",
+                    json={"booking_id": booking["id"]}).get_json()["result"] == "ok"
+    venue = next(v["id"] for v in api.get("/api/v1/venues").get_json()["items"]
+                 if v["code"] == "vjc-chuangzhi")
+    statement = api.post("/api/v1/finance/statements", FINANCE,
+                         json={"venue_id": venue, "month": "2026-12"}).get_json()
+    csv_text = api.get(f"/api/v1/finance/statements/{statement['id']}/export?format=csv",
+                       FINANCE).get_data(as_text=True)
+    assert "杨浦直播券" in csv_text and "yangpu-livestream-voucher" not in csv_text
