@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from io import BytesIO
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -41,6 +42,8 @@ from app.core.api import load
 from app.core.auth import require_roles, require_venue_access
 from app.core.clock import local_today
 from app.core.errors import AppError, NotFound, ValidationFailed
+from app.core.labels import FIELDS, label
+from app.core.messages import error_message
 from app.core.money import parse_yuan
 from app.extensions import db
 
@@ -288,6 +291,17 @@ def publish_page():
     return redirect(url_for("admin.index"))
 
 
+def _problem(err: Exception) -> str:
+    """What went wrong with a form, in the reader's language (never an error code)."""
+    if not isinstance(err, AppError):
+        return _("Give a valid date.")
+    fields = err.details.get("fields") or {}
+    if fields:
+        return "; ".join(f"{label(FIELDS, name)}: " + "; ".join(gettext(str(p)) for p in problems)
+                         for name, problems in fields.items())
+    return error_message(err)
+
+
 def _int_field(form, name: str, errors: dict):
     raw = (form.get(name) or "").strip()
     try:
@@ -455,7 +469,7 @@ def enterprises():
             return redirect(url_for("admin.enterprise_detail", enterprise_id=enterprise.id))
         except AppError as err:
             db.session.rollback()
-            error = err.message or err.code
+            error = _problem(err)
     return render_template(
         "admin/enterprises.html", error=error,
         enterprises=db.session.scalars(select(Enterprise).order_by(Enterprise.id)).all(),
@@ -489,7 +503,7 @@ def enterprise_detail(enterprise_id: int):
             return redirect(url_for("admin.enterprise_detail", enterprise_id=enterprise.id))
         except (AppError, ValueError) as err:
             db.session.rollback()
-            error = getattr(err, "message", None) or str(err)
+            error = _problem(err)
     return render_template(
         "admin/enterprise_detail.html", enterprise=enterprise, error=error,
         programs=db.session.scalars(

@@ -196,3 +196,10 @@ def test_the_statement_export_names_the_program(api):
     csv_text = api.get(f"/api/v1/finance/statements/{statement['id']}/export?format=csv",
                        FINANCE).get_data(as_text=True)
     assert "杨浦直播券" in csv_text and "yangpu-livestream-voucher" not in csv_text
+
+
+def test_an_enterprise_form_error_is_words_not_python(api):
+    admin = _signed_in(api.app, ADMIN)
+    page = _text(admin.post("/admin/enterprises/1", data={"program": "yangpu-livestream-voucher",
+                                                         "valid_from": ""}))
+    assert "请填写有效日期。" in page and "isoformat" not in page
