@@ -1,6 +1,7 @@
-"""Journeys at 390 px, one browser for all: the front desk, finance and an administrator, each
-on their phone, with screenshots in test-artifacts/. (The creator's journeys with a voucher and
-with quota are in test_full_flow_browser.py and test_journey_quota_browser.py.)
+"""Journeys at 390 px, one browser for all: a creator with a voucher, the front desk, finance and
+an administrator, each on their phone, with screenshots in test-artifacts/. (The creator with
+quota is in test_journey_quota_browser.py; the whole chain across people in
+test_full_flow_browser.py.)
 
 The clock stands at 2026-12-01 10:00 Shanghai.
 """
@@ -162,3 +163,31 @@ def test_administrator_on_a_phone(browser, api):
         assert "新建载体" in page.inner_text("#audit")
         _fits(page)
         screenshot(page, "journey-admin-4-audit-390px")
+
+
+def test_creator_with_a_voucher_on_a_phone(browser, api):
+    room = resource_id(api, "vjc-live-01")
+    with phone(browser, api.app) as (page, base):
+        sign_in(page, base, CREATOR)
+        page.goto(f"{base}/resources/{room}/book?from=2026-12-03")
+        slot = page.locator("#day-2026-12-03 .slots a.slot").filter(
+            has_text=re.compile(r"^\s*10:00\s*$"))
+        assert slot.bounding_box()["height"] >= 44  # a thumb's tap target
+        slot.tap()
+        page.wait_for_url(re.compile(r"/book/confirm\?"))
+        assert page.locator("#voucher_code").input_value()  # the best voucher is preselected
+        _fits(page)
+        screenshot(page, "journey-voucher-1-confirm-390px")
+        page.get_by_role("button", name="确认并预约").tap()
+        page.wait_for_url(re.compile(r"/bookings/\d+$"))
+        qr = page.locator("#qr img").bounding_box()
+        assert qr["width"] > 200 and abs(qr["width"] - qr["height"]) < 2
+        _fits(page)
+        screenshot(page, "journey-voucher-2-booking-390px")
+
+        _menu(page, "我的账户")
+        feed = page.get_by_role("link", name="添加到我的日历")
+        assert feed.get_attribute("href").startswith("webcal://")
+        assert page.get_by_role("button", name="复制地址").is_visible()
+        _fits(page)  # the long calendar address no longer widens the page
+        screenshot(page, "journey-voucher-3-me-390px")
