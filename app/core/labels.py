@@ -21,7 +21,7 @@ VOUCHER_STATUS = {
 }
 STATEMENT_STATUS = {
     "draft": _l("Draft"), "issued": lazy_pgettext("statement", "Issued"),
-    "settled": lazy_pgettext("statement", "Settled"),
+    "settled": _l("Settled"),
 }
 ROLES = {
     "creator": _l("Creator"), "enterprise": _l("Enterprise"), "operator": _l("Venue operator"),
