@@ -1,8 +1,9 @@
 """Every page each demo role can reach, in Chinese and in English, on a phone.
 
 One browser walks the links of every role (see ``pages_crawl``) and, on each page, checks what a
-person would notice: the page answers 200, nothing scrolls sideways at 360 px, and no internal
-code or English field name shows through the Chinese interface. In Chinese it also runs axe-core
+person would notice: the page answers 200, nothing scrolls sideways at 360 px, buttons, fields and
+menus are at least 44 px tall, and no internal code or English field name shows through the
+Chinese interface. In Chinese it also runs axe-core
 (from the npm registry; `.ci/run` fetches it into tests/e2e/vendor/) at 390 px and accepts no
 serious or critical violation, nor a heading that skips a level or an empty table header.
 """
@@ -32,6 +33,12 @@ ENGLISH_ON_CHINESE = re.compile(
 WIDEST = """[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right
   > 361 && ![...e.children].some(c => c.getBoundingClientRect().right > 361))
   .slice(0, 3).map(e => e.tagName + '.' + e.className + ' ' + (e.textContent || '').slice(0, 40))"""
+# Controls a thumb taps: buttons, menus, slots, fields. 44 px is the guideline's height.
+SMALL_TAPS = """[...document.querySelectorAll('button, .btn, a.slot, summary, select, '
+  + 'input:not([type=checkbox]):not([type=radio]):not([type=hidden])')]
+  .filter(e => e.offsetParent !== null && e.getBoundingClientRect().height < 43.5)
+  .slice(0, 3).map(e => e.tagName + '.' + e.className + ' ' + (e.textContent || e.name || '').trim().slice(0, 30)
+                     + ' ' + Math.round(e.getBoundingClientRect().height) + 'px')"""
 EMAIL = re.compile(r"\S+@\S+")
 
 ROLES = {
@@ -112,6 +119,9 @@ def test_every_page_of_every_role(lived_in, request):
                             problems.append(f"{where}: HTTP {response.status}")
                         if language == "zh" and axe_source:
                             problems.extend(f"{where}: axe {v}" for v in _axe_problems(page))
+                        small = page.evaluate(SMALL_TAPS)
+                        if small:
+                            problems.append(f"{where}: tap targets under 44 px: {small}")
                         page.set_viewport_size({"width": 360, "height": 740})
                         wide = page.evaluate("document.documentElement.scrollWidth")
                         if wide > 360:
