@@ -5,6 +5,7 @@ The stored entries stay as they are (append-only, machine keys); this only descr
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask_babel import lazy_pgettext
@@ -14,8 +15,9 @@ from sqlalchemy.orm import Session
 from app.accounts.models import User
 from app.audit.models import AuditEntry
 from app.catalog.models import Program
+from app.catalog.rules import KIND_LABELS
 from app.core.i18n import localized
-from app.core.labels import FIELDS, ROLES, label
+from app.core.labels import FIELDS, ROLES, bilingual, label
 from app.core.money import format_yuan
 
 ACTIONS = {
@@ -60,6 +62,9 @@ OBJECTS = {
 NOT_SHOWN = {"password_hash", "snapshot", "calendar_secret"}
 
 
+ISO_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+
+
 def _value(key: str, value: Any, program_names: dict[str, str]) -> str:
     if key.endswith("_fen") and isinstance(value, int):
         return format_yuan(value)
@@ -71,8 +76,17 @@ def _value(key: str, value: Any, program_names: dict[str, str]) -> str:
         return "、".join(program_names.get(code, code) for code in value)
     if isinstance(value, bool):
         return "✓" if value else "—"
+    if value in (None, "", [], {}):
+        return "—"
+    if key == "resource_kinds" and isinstance(value, list):
+        return "、".join(bilingual(KIND_LABELS, kind) for kind in value)
+    if isinstance(value, list) and all(isinstance(item, str | int) for item in value):
+        text = "、".join(str(item) for item in value)
+        return text if len(text) <= 80 else text[:79] + "…"
     if isinstance(value, list | dict):
-        return "…" if len(str(value)) > 80 else str(value)
+        return "…"
+    if isinstance(value, str) and ISO_MOMENT.match(value):
+        return value[:16].replace("T", " ")
     return str(value)
 
 

@@ -220,20 +220,14 @@ def register_templates(app: Flask) -> None:
     from app.core.i18n import is_english, localized
     from app.core.money import format_yuan
 
-    def label(table: dict, key: str) -> str:
-        pair = table.get(key)
-        if not pair:
-            return key
-        return pair[1] if is_english() else pair[0]
-
     app.jinja_env.filters["yuan"] = format_yuan
     # A message a service wrote in English, in the reader's language where the catalogue has it.
     app.jinja_env.filters["tr"] = lambda text: gettext(text) if isinstance(text, str) and text else text
     app.jinja_env.filters["local"] = lambda dt, fmt="%Y-%m-%d %H:%M": to_local(dt).strftime(fmt) if dt else ""
     app.jinja_env.globals.update(
         loc=localized,
-        kind_label=lambda kind: label(KIND_LABELS, kind),
-        weekday_label=lambda day: label(WEEKDAY_LABELS, day),
+        kind_label=lambda kind: labels.bilingual(KIND_LABELS, kind),
+        weekday_label=lambda day: labels.bilingual(WEEKDAY_LABELS, day),
         is_english=is_english,
         kind_choices=list(KIND_LABELS),
         # Slots are links for those who may book (anyone signed out is asked to sign in first).

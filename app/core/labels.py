@@ -10,6 +10,8 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
 
+from app.core.i18n import is_english
+
 BOOKING_STATUS = {
     "confirmed": _l("Confirmed"), "checked_in": _l("Checked in"), "completed": _l("Completed"),
     "cancelled": _l("Cancelled"), "no_show": _l("No-show"),
@@ -64,7 +66,18 @@ FIELDS = {
     "retain_until": _l("Kept until"), "pseudonym": _l("Pseudonym"),
     "resource_count": _l("Resources"), "cross_district": _l("Across districts"),
     "strike_policy": _l("No-show strikes"), "id": _l("Number"),
+    "district_id": _l("District"), "enterprise_id": _l("Enterprise"), "count": _l("Count"),
+    "codes": _l("Voucher codes"), "booking_id": _l("Booking"), "statement_id": _l("Statement"),
+    "month": _l("Month"), "reference": _l("Payment reference"), "method": _l("Method"),
 }
+
+
+def bilingual(table: dict, key: str) -> str:
+    """A word from a table of (Chinese, English) pairs such as the resource kinds."""
+    pair = table.get(key)
+    if not pair:
+        return key
+    return pair[1] if is_english() else pair[0]
 
 
 def label(table: dict, key) -> str:

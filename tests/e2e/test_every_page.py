@@ -24,7 +24,7 @@ from tests.helpers import ADMIN, CREATOR, FINANCE, HP_CREATOR, OP_VJC, book
 # Never shown to people, in either language.
 INTERNAL = ["yangpu-livestream-voucher", "huangpu-shared-service", "valid_until", "valid_from",
             "_fen", "not_found", "internal_error", "validation_error", "rule_violation",
-            "checked_in", "no_show", "· cancelled", "(404)", "(403)"]
+            "checked_in", "no_show", "· cancelled", "(404)", "(403)", "_id", "['"]
 # English words for states and roles that a Chinese page must say in Chinese.
 ENGLISH_ON_CHINESE = re.compile(
     r"\b(confirmed|cancelled|completed|issued|draft|settled|redeemed|held|forfeited|expired|void"
