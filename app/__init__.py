@@ -84,6 +84,7 @@ def warn_if_limits_are_per_process(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from app.accounts.routes import accounts_api, accounts_pages
+    from app.admin import venue_pages  # noqa: F401  (its routes hang on admin_pages)
     from app.admin.routes import admin_api, admin_pages, operator_pages
     from app.booking.api import booking_api
     from app.booking.feeds import calendar_bp

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from io import BytesIO
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -27,6 +28,7 @@ from app.accounts.schemas import (
     UserChangeSchema,
     UserSchema,
 )
+from app.admin.hours import hours_from_form, rows_from_form, rows_from_hours
 from app.admin.schemas import (
     AuditEntrySchema,
     OperatorVenueSchema,
@@ -34,6 +36,7 @@ from app.admin.schemas import (
     ResourceChangeSchema,
 )
 from app.audit.models import AuditEntry
+from app.audit.present import describe as describe_audit
 from app.audit.service import record
 from app.booking.service import venue_day
 from app.catalog import service as catalog
@@ -44,9 +47,9 @@ from app.core.api import load
 from app.core.auth import require_roles, require_venue_access
 from app.core.clock import local_today, now
 from app.core.errors import AppError, NotFound, ValidationFailed
+from app.core.labels import FIELDS, label
 from app.core.messages import error_message
 from app.core.money import parse_yuan
-from app.core.request_input import parse_json_field
 from app.extensions import db
 
 admin_pages = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
@@ -363,6 +366,17 @@ def publish_page():
     return redirect(url_for("admin.index"))
 
 
+def _problem(err: Exception) -> str:
+    """What went wrong with a form, in the reader's language (never an error code)."""
+    if not isinstance(err, AppError):
+        return _("Give a valid date.")
+    fields = err.details.get("fields") or {}
+    if fields:
+        return "; ".join(f"{label(FIELDS, name)}: " + "; ".join(gettext(str(p)) for p in problems)
+                         for name, problems in fields.items())
+    return error_message(err)
+
+
 def _int_field(form, name: str, errors: dict):
     raw = (form.get(name) or "").strip()
     try:
@@ -393,11 +407,10 @@ def _resource_changes_from_form(form) -> dict:
                             if line.strip()]
     changes["programs"] = form.getlist("programs")
     changes["active"] = form.get("active") == "on"
-    hours_text = (form.get("opening_hours") or "").strip()
     try:
-        changes["opening_hours"] = parse_json_field(hours_text) if hours_text else None
-    except ValueError:
-        errors["opening_hours"] = [_("Not valid JSON.")]
+        changes["opening_hours"] = hours_from_form(form) if form.get("own_hours") == "on" else None
+    except ValidationFailed as err:
+        errors.update(err.details["fields"])
     if form.get("code") is not None:
         changes["code"] = form.get("code", "").strip()
     if errors:
@@ -430,6 +443,8 @@ def edit_resource(resource_id: int | None = None):
         resource=resource,
         form=request.form if request.method == "POST" else None,
         errors=errors,
+        hours=rows_from_form(request.form) if request.method == "POST" else rows_from_hours(
+            resource.opening_hours if resource else None),
         venues=db.session.scalars(select(Venue).order_by(Venue.code)).all(),
         programs=db.session.scalars(select(Program).order_by(Program.code)).all(),
     ), (422 if errors else 200)
@@ -456,32 +471,6 @@ def upload_photo(resource_id: int):
 def venues():
     return render_template("admin/venues.html",
                            venues=db.session.scalars(select(Venue).order_by(Venue.code)).all())
-
-
-@admin_pages.route("/venues/<int:venue_id>", methods=["GET", "POST"])
-@require_roles("admin")
-def edit_venue(venue_id: int):
-    venue = _get(Venue, venue_id)
-    errors: dict = {}
-    if request.method == "POST":
-        form = request.form
-        changes = {name: (form.get(name) or "").strip() for name in
-                   ("name_zh", "name_en", "address_zh", "address_en", "operator_zh",
-                    "operator_en", "phone")}
-        changes["active"] = form.get("active") == "on"
-        try:
-            changes["opening_hours"] = parse_json_field(form.get("opening_hours") or "{}")
-            catalog.save_venue(db.session, current_user.id, venue, changes)
-            db.session.commit()
-            flash(_("Saved as a draft: creators see and pay the published version until you publish a new one."), "success")
-            return redirect(url_for("admin.edit_venue", venue_id=venue.id))
-        except ValueError:
-            errors = {"opening_hours": [_("Not valid JSON.")]}
-        except ValidationFailed as err:
-            db.session.rollback()
-            errors = err.details["fields"]
-    return render_template("admin/venue_form.html", venue=venue, errors=errors,
-                           form=request.form if errors else None), (422 if errors else 200)
 
 
 @admin_pages.route("/users", methods=["GET", "POST"])
@@ -600,7 +589,7 @@ def enterprises():
             return redirect(url_for("admin.enterprise_detail", enterprise_id=enterprise.id))
         except AppError as err:
             db.session.rollback()
-            error = err.message or err.code
+            error = _problem(err)
     return render_template(
         "admin/enterprises.html", error=error,
         enterprises=db.session.scalars(select(Enterprise).order_by(Enterprise.id)).all(),
@@ -634,7 +623,7 @@ def enterprise_detail(enterprise_id: int):
             return redirect(url_for("admin.enterprise_detail", enterprise_id=enterprise.id))
         except (AppError, ValueError) as err:
             db.session.rollback()
-            error = getattr(err, "message", None) or str(err)
+            error = _problem(err)
     return render_template(
         "admin/enterprise_detail.html", enterprise=enterprise, error=error,
         programs=db.session.scalars(
@@ -646,7 +635,7 @@ def enterprise_detail(enterprise_id: int):
 @require_roles("admin", "finance")
 def audit_page():
     entries = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(300))
-    return render_template("admin/audit.html", entries=entries.all())
+    return render_template("admin/audit.html", entries=describe_audit(db.session, entries.all()))
 
 
 @operator_pages.get("/")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Blueprint, Response, abort, request
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from app.accounts.models import User
@@ -14,9 +15,16 @@ from app.booking.models import Booking
 from app.catalog.models import Resource
 from app.core.auth import operator_venue_ids
 from app.core.clock import now
+from app.core.labels import BOOKING_STATUS, label
 from app.extensions import db
 
 calendar_bp = Blueprint("calendar", __name__)
+
+
+def _status_word(status: str) -> str:
+    # The feed is written in Chinese whatever language the calendar client asks for.
+    with force_locale("zh_Hans_CN"):
+        return label(BOOKING_STATUS, status)
 
 
 def _user_by_calendar_secret(secret: str):
@@ -40,7 +48,7 @@ def creator_feed(secret: str):
         f"{user.display_name} · 场地预约", bookings, request.host,
         lambda b: (f"{b.resource.name_zh} · {b.resource.venue.name_zh}",
                    b.resource.venue.address_zh,
-                   f"预约 #{b.id} · {b.status}")))
+                   f"预约 #{b.id} · {_status_word(b.status)}")))
 
 
 @calendar_bp.get("/calendar/<secret>/resources/<int:resource_id>.ics")
@@ -57,4 +65,4 @@ def resource_feed(secret: str, resource_id: int):
     return _ics_response(build_calendar(
         f"{resource.name_zh} · {resource.venue.name_zh}", bookings, request.host,
         lambda b: (f"{b.creator.display_name} · {resource.name_zh}", resource.venue.address_zh,
-                   f"预约 #{b.id} · {b.status}")))
+                   f"预约 #{b.id} · {_status_word(b.status)}")))

@@ -114,6 +114,7 @@ def book(session: Session, creator: User, resource_id: int, start: datetime, end
     # confirmation is written with it: no booking without it, none for a rolled-back booking.
     enqueue(session, creator, "booking_confirmed", f"booking_confirmed:{booking.id}", {
         "resource": resource.name_zh, "venue": resource.venue.name_zh,
+        "resource_en": resource.name_en, "venue_en": resource.venue.name_en,
         "start": to_local(start).strftime("%Y-%m-%d %H:%M"), "end": to_local(end).strftime("%H:%M"),
         "gross": format_yuan(booking.gross_fen), "voucher": format_yuan(booking.voucher_fen),
         "quota": format_yuan(booking.quota_fen), "self_pay": format_yuan(booking.self_pay_fen),
@@ -290,6 +291,7 @@ def mark_no_show(session: Session, booking_id: int, moment: datetime,
     resource = booking.resource
     enqueue(session, booking.creator, "no_show", f"no_show:{booking.id}", {
         "resource": resource.name_zh, "venue": resource.venue.name_zh,
+        "resource_en": resource.name_en, "venue_en": resource.venue.name_en,
         "start": to_local(booking.start_at).strftime("%m-%d %H:%M"),
         "strikes": recent_strikes(session, booking.creator_id, moment)},
         at=moment, data={"booking_id": booking.id})

@@ -29,6 +29,8 @@ def send_reminders(session: Session, moment: datetime, link_for: Callable[[Booki
         deadline = booking.start_at - timedelta(hours=booked_terms(booking).cancel_deadline_hours)
         note = enqueue(session, booking.creator, kind, f"{kind}:{booking.id}", {
             "resource": booking.resource.name_zh, "venue": venue.name_zh, "address": venue.address_zh,
+            "resource_en": booking.resource.name_en, "venue_en": venue.name_en,
+            "address_en": venue.address_en,
             "start": to_local(booking.start_at).strftime("%m-%d %H:%M"),
             "deadline": to_local(deadline).strftime("%m-%d %H:%M"), "link": link_for(booking)},
             at=moment, data={"booking_id": booking.id})

@@ -11,11 +11,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from app.audit.service import record
-from app.catalog.models import ListVersion, Resource, Venue
+from app.catalog.models import District, ListVersion, Resource, Venue
 from app.catalog.published import FrozenVersion, PublishedResource, published_lists
-from app.catalog.rules import KIND_LABELS
+from app.catalog.rules import KIND_LABELS, valid_opening_hours
 from app.core.clock import now
-from app.core.errors import Conflict, NotFound
+from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.core.money import fen_to_yuan_number
 
 
@@ -339,6 +339,41 @@ def save_venue(session: Session, actor_id: int | None, venue: Venue, changes: di
     session.flush()
     record(session, actor_id, "venue.update", "venue", venue.id, before=before,
            after={name: getattr(venue, name) for name in fields})
+    return venue
+
+
+VENUE_CODE_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-")
+
+
+def create_venue(session: Session, actor_id: int | None, code: str, district_id: int | None,
+                 changes: dict[str, Any]) -> Venue:
+    """A new venue (no resources yet); audited. The public list shows it once it has some."""
+    code = code.strip().lower()
+    errors: dict[str, list[str]] = {}
+    if not (2 <= len(code) <= 60) or not set(code) <= VENUE_CODE_CHARS:
+        errors["code"] = ["Use 2 to 60 lowercase letters, digits and hyphens."]
+    elif session.scalar(select(Venue.id).where(Venue.code == code)) is not None:
+        errors["code"] = ["A venue with this code exists already."]
+    if district_id is None or session.get(District, district_id) is None:
+        errors["district_id"] = ["Choose a district."]
+    for name in ("name_zh", "address_zh"):
+        if not str(changes.get(name, "")).strip():
+            errors[name] = ["Required."]
+    if "opening_hours" in changes and not valid_opening_hours(changes["opening_hours"]):
+        errors["opening_hours"] = ["Give [open, close] as HH:MM per weekday (mon..sun)."]
+    if errors:
+        raise ValidationFailed(errors)
+    venue = Venue(code=code, district_id=district_id)
+    fields = ("name_zh", "name_en", "address_zh", "address_en", "operator_zh", "operator_en",
+              "phone", "opening_hours", "active")
+    for name in fields:
+        if name in changes:
+            setattr(venue, name, changes[name])
+    session.add(venue)
+    session.flush()
+    record(session, actor_id, "venue.create", "venue", venue.id,
+           after={"code": code, "district_id": district_id,
+                  **{name: getattr(venue, name) for name in fields}})
     return venue
 
 

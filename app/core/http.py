@@ -16,6 +16,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError
@@ -214,22 +215,24 @@ def register_error_handlers(app: Flask) -> None:
 
 def register_templates(app: Flask) -> None:
     from app.catalog.rules import KIND_LABELS, WEEKDAY_LABELS
+    from app.core import labels
     from app.core.clock import to_local
     from app.core.i18n import is_english, localized
     from app.core.money import format_yuan
 
-    def label(table: dict, key: str) -> str:
-        pair = table.get(key)
-        if not pair:
-            return key
-        return pair[1] if is_english() else pair[0]
-
     app.jinja_env.filters["yuan"] = format_yuan
+    # A message a service wrote in English, in the reader's language where the catalogue has it.
+    app.jinja_env.filters["tr"] = lambda text: gettext(text) if isinstance(text, str) and text else text
     app.jinja_env.filters["local"] = lambda dt, fmt="%Y-%m-%d %H:%M": to_local(dt).strftime(fmt) if dt else ""
     app.jinja_env.globals.update(
         loc=localized,
-        kind_label=lambda kind: label(KIND_LABELS, kind),
-        weekday_label=lambda day: label(WEEKDAY_LABELS, day),
+        kind_label=lambda kind: labels.bilingual(KIND_LABELS, kind),
+        weekday_label=lambda day: labels.bilingual(WEEKDAY_LABELS, day),
         is_english=is_english,
         kind_choices=list(KIND_LABELS),
+        # Slots are links for those who may book (anyone signed out is asked to sign in first).
+        can_book=lambda: not current_user.is_authenticated or current_user.has_role("creator"),
+        booking_status=lambda status: labels.label(labels.BOOKING_STATUS, status),
+        role_label=lambda role: labels.label(labels.ROLES, role),
+        field_label=lambda field: labels.label(labels.FIELDS, field),
     )

@@ -44,13 +44,6 @@ def json_depth(text: str) -> int:
     return max(accumulate(map(_NESTING_STEP.__getitem__, brackets)), default=0)
 
 
-def parse_json_field(text: str) -> Any:
-    """A JSON text typed into a form field; ValueError when it is not JSON or nests too deep."""
-    if json_depth(text) > MAX_JSON_DEPTH:
-        raise ValueError(DEPTH_PROBLEM)
-    return json.loads(text)
-
-
 def _field_name(name: str) -> str:
     return name.replace(NUL, REPLACEMENT)
 

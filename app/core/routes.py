@@ -1,4 +1,4 @@
-from flask import Blueprint, jsonify, session
+from flask import Blueprint, jsonify, redirect, session, url_for
 
 from app.core.db import read_alone
 from app.core.http import redirect_to_next
@@ -30,3 +30,9 @@ def switch_language(code: str):
     if code in SUPPORTED:
         session["lang"] = SUPPORTED[code]
     return redirect_to_next()
+
+
+@core_bp.get("/favicon.ico")
+def favicon():
+    """Browsers and feed readers ask here whatever the page links; send them to the icon."""
+    return redirect(url_for("static", filename="favicon.svg"), code=301)

@@ -21,6 +21,7 @@ from app.core.auth import require_roles
 from app.core.clock import local_today, now
 from app.core.errors import AppError
 from app.core.i18n import localized
+from app.core.labels import STATEMENT_STATUS
 from app.core.messages import message_for
 from app.core.money import format_yuan
 from app.extensions import db
@@ -38,7 +39,7 @@ finance_pages = Blueprint("finance", __name__, url_prefix="/finance", template_f
 
 LINES_SHOWN = 500  # a statement page shows this many lines; the export has all of them
 
-STATEMENT_STATUS_LABELS = {"draft": _l("Draft"), "issued": _l("Issued"), "settled": _l("Settled")}
+STATEMENT_STATUS_LABELS = STATEMENT_STATUS
 KIND_LABELS = {"voucher": _l("Voucher"), "quota": _l("Annual quota")}
 # The invariants' English wording is reconcile.INVARIANTS; these msgids let translators see it.
 INVARIANT_LABELS = {
@@ -47,7 +48,7 @@ INVARIANT_LABELS = {
     3: _l("Every redeemed voucher and every consumed quota entry has exactly one successful check-in."),
     4: _l("Every journal entry balances; each voucher's state equals what its ledger entries say."),
     5: _l("A statement's total equals the sum of its lines; an issued statement never changes."),
-    6: _l("No voucher is redeemed after its valid_until, or twice."),
+    6: _l("No voucher is redeemed after its last valid day, or twice."),
     7: _l("A booking's status agrees with its check-in, voucher and quota state."),
     8: _l("A booking's voucher part equals what its voucher covered, its quota part its active "
           "holds, and the parts add up to its price."),

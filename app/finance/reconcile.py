@@ -34,7 +34,7 @@ INVARIANTS = {
     3: "Every redeemed voucher and every consumed quota entry has exactly one successful check-in.",
     4: "Every journal entry balances; each voucher's state equals what its ledger entries say.",
     5: "A statement's total equals the sum of its lines; an issued statement never changes.",
-    6: "No voucher is redeemed after its valid_until, or twice.",
+    6: "No voucher is redeemed after its last valid day, or twice.",
     7: "A booking's status agrees with its check-in, voucher and quota state.",
     8: "A booking's voucher part equals what its voucher covered, its quota part its active "
        "holds, and the parts add up to its price.",

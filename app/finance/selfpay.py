@@ -38,17 +38,18 @@ def month_summary(session: Session, venue_id: int, month: str) -> dict:
         (and_(Booking.status == "cancelled", Booking.late_cancel.is_(False)), -Booking.paid_fen),
         else_=0)
     rows = session.execute(
-        select(Booking.id, Resource.name_zh, Booking.start_at, Booking.status,
+        select(Booking.id, Resource.name_zh, Resource.name_en, Booking.start_at, Booking.status,
                Booking.self_pay_fen, Booking.paid_fen, owed)
         .join(Resource, Resource.id == Booking.resource_id)
         .where(Resource.venue_id == venue_id, Booking.start_at >= start, Booking.start_at < end,
                Booking.status != "confirmed", owed != 0,
                or_(Booking.self_pay_fen > 0, Booking.paid_fen > 0))
         .order_by(Booking.start_at, Booking.id)).all()
-    outstanding = [{"booking_id": booking_id, "resource": resource,
+    outstanding = [{"booking_id": booking_id, "resource": resource, "resource_en": resource_en,
                     "start": to_local(start_at).isoformat(), "status": status,
                     "self_pay_fen": self_pay, "paid_fen": paid, "outstanding_fen": int(due)}
-                   for booking_id, resource, start_at, status, self_pay, paid, due in rows]
+                   for booking_id, resource, resource_en, start_at, status, self_pay, paid, due
+                   in rows]
     return {"collected": collected, "refunded": refunded,
             "collected_fen": sum(collected.values()), "refunded_fen": sum(refunded.values()),
             "outstanding": outstanding,

@@ -139,10 +139,11 @@ def line_rows(session: Session, statement: Statement) -> Iterator[list]:
                     StatementLine.operator_name, StatementLine.amount_fen, StatementLine.adjusting)
              .where(StatementLine.statement_id == statement.id).order_by(StatementLine.id)
              .execution_options(yield_per=5000))
+    program_names = dict(session.execute(select(Program.code, Program.name_zh)).all())
     rows = session.connection().execute(query)  # plain rows: no ORM bookkeeping per line
     for number, (kind, program, booking_id, code, resource, creator, phone, start, checked_in,
                  operator, amount, adjusting) in enumerate(rows, 1):
-        yield [number, "直播券" if kind == "voucher" else "年度额度", program, booking_id, code or "",
+        yield [number, "直播券" if kind == "voucher" else "年度额度", program_names.get(program, program), booking_id, code or "",
                resource, creator, phone, to_local(start).strftime("%Y-%m-%d %H:%M"),
                to_local(checked_in).strftime("%Y-%m-%d %H:%M") if checked_in else "",
                operator, amount, "是" if adjusting else ""]

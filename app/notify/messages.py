@@ -70,6 +70,11 @@ TEXTS = {
 
 
 def render(kind: str, locale: str, values: dict) -> tuple[str, str]:
+    """The texts in ``locale``; in English, ``name_en``-style values (``resource_en``) stand in
+    for their Chinese ones where the place has an English name."""
     language = "en" if locale.startswith("en") else "zh"
+    if language == "en":
+        values = {**values, **{key.removesuffix("_en"): value for key, value in values.items()
+                               if key.endswith("_en") and value}}
     subject, body = TEXTS[kind][language]
     return subject.format(**values), body.format(**values)

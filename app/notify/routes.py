@@ -7,8 +7,9 @@ from flask_login import current_user
 
 from app.core.auth import require_roles
 from app.core.clock import to_local
+from app.core.i18n import is_english
 from app.extensions import db
-from app.notify.service import for_user
+from app.notify.service import for_user, texts_in
 
 notify_bp = Blueprint("notify", __name__, template_folder="templates")
 
@@ -41,4 +42,9 @@ def my_notifications():
 @notify_bp.get("/notifications")
 @require_roles()
 def notifications_page():
-    return render_template("notify/list.html", notes=for_user(db.session, current_user.id))
+    language = "en" if is_english() else "zh"
+    notes = []
+    for note in for_user(db.session, current_user.id):
+        subject, body = texts_in(note, language)
+        notes.append({"created_at": note.created_at, "subject": subject, "body": body})
+    return render_template("notify/list.html", notes=notes)

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.accounts.models import User
-from app.notify.messages import render
+from app.notify.messages import TEXTS, render
 from app.notify.models import Notification
 
 log = logging.getLogger("venuebook.notify")
@@ -28,8 +28,10 @@ def enqueue(session: Session, user: User, kind: str, dedupe_key: str, values: di
     so it cannot exist yet and the duplicate check is skipped.
     """
     subject, body = render(kind, user.locale or "zh_Hans_CN", values)
+    # The values are kept so the page can show the note in whichever language it is read in.
     note = Notification(user_id=user.id, kind=kind, dedupe_key=dedupe_key[:120], locale=user.locale,
-                        subject=subject[:200], body=body, data=data or {}, created_at=at,
+                        subject=subject[:200], body=body, data={**(data or {}), "values": values},
+                        created_at=at,
                         status="pending", attempts=0, next_attempt_at=at)
     if new_event:
         session.add(note)
@@ -108,6 +110,17 @@ def deliver_due(session: Session, sender, moment: datetime, limit: int = 200) ->
         counts["sent"] += 1
     session.flush()
     return counts
+
+
+def texts_in(note: Notification, language: str) -> tuple[str, str]:
+    """The note's subject and body in ``language`` ("zh"/"en"), as sent if it cannot be redone."""
+    values = (note.data or {}).get("values")
+    if values is None or note.kind not in TEXTS:
+        return note.subject, note.body
+    try:
+        return render(note.kind, language, values)
+    except (KeyError, IndexError, ValueError):
+        return note.subject, note.body
 
 
 def for_user(session: Session, user_id: int, limit: int = 100) -> list[Notification]:

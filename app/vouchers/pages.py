@@ -28,6 +28,7 @@ from app.catalog.programs import (
 from app.core.auth import require_roles
 from app.core.errors import AppError, NotFound, ValidationFailed
 from app.core.i18n import localized
+from app.core.labels import VOUCHER_STATUS
 from app.core.messages import message_for
 from app.core.money import format_yuan, parse_yuan
 from app.extensions import db
@@ -48,11 +49,7 @@ money_pages = Blueprint("money", __name__, url_prefix="/admin/money", template_f
 TIER_ROWS = 3  # tiers the "add a program" form offers; more can follow through the API
 BATCH_VOUCHERS_SHOWN = 500
 
-STATUS_LABELS = {
-    "issued": _l("Issued"), "held": _l("Held"), "redeemed": _l("Redeemed"),
-    "settled": _l("Settled"), "expired": _l("Expired"), "void": _l("Void"),
-    "forfeited": _l("Forfeited"),
-}
+STATUS_LABELS = VOUCHER_STATUS
 FUNDING_LABELS = {"voucher": _l("Vouchers"), "quota": _l("Annual quota")}
 ELIGIBILITY_LABELS = {"resident_enterprise": _l("Resident enterprises"),
                       "certified_creator": _l("Certified creators")}

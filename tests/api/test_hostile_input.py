@@ -130,12 +130,15 @@ def test_deeply_nested_json_is_refused_by_every_json_endpoint(api):
             assert set(response.get_json()) == {"error"}, (path, who)
 
 
-def test_deeply_nested_json_in_an_admin_form_field_is_a_form_error(api):
+def test_nonsense_in_the_opening_hours_fields_is_a_form_error(api):
     with api.app.app_context():
         venue = db.session.scalars(select(Venue).order_by(Venue.id)).first()
+        before = dict(venue.opening_hours)
         form = {"name_zh": venue.name_zh, "name_en": venue.name_en, "address_zh": venue.address_zh,
-                "opening_hours": DEEP}
+                "open_mon": "on", "from_mon": DEEP, "until_mon": "18:00"}
     pages = _signed_in(api.app, ADMIN, "en")
     response = pages.post(f"/admin/venues/{venue.id}", data=form)
     assert response.status_code == 422
-    assert "Not valid JSON." in response.get_data(as_text=True)
+    assert "Mon: give the opening and closing time." in response.get_data(as_text=True)
+    with api.app.app_context():
+        assert db.session.get(Venue, venue.id).opening_hours == before
