@@ -94,7 +94,8 @@ def account_summary(user) -> dict:
         "certifications": [service.describe_certification(c)
                            for c in service.certifications_of(db.session, user.id)],
         "enterprises": service.enterprises_of(user),
-        "venues": [{"id": v.id, "code": v.code, "name": v.name_zh} for v in user.operated_venues],
+        "venues": [{"id": v.id, "code": v.code, "name": v.name_zh, "name_en": v.name_en}
+                   for v in user.operated_venues],
     }
 
 

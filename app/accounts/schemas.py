@@ -87,6 +87,7 @@ class EnterpriseRefSchema(Schema):
 class VenueRefSchema(Schema):
     id = fields.Integer()
     name = fields.String()
+    name_en = fields.String()
     code = fields.String()
 
 

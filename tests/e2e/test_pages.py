@@ -149,3 +149,12 @@ def test_token_endpoint_is_throttled(strict_app):
                            json={"email": "admin@demo.local", "password": PASSWORD})
     assert response.status_code == 429
     assert response.get_json()["error"]["code"] == "rate_limited"
+
+
+def test_an_operator_reads_their_venues_in_english(seeded):
+    client = seeded.test_client()
+    _sign_in(client, "operator.vjc@demo.local")
+    client.get("/lang/en?next=/me")
+    page = client.get("/me").get_data(as_text=True)
+    assert "Venues I operate" in page
+    assert "V聚场·创智天地6号楼" not in page  # the venue's English name is shown instead
