@@ -112,6 +112,9 @@ def load_settings(instance_path: Path) -> dict:
         "LOG_JSON": env.get("LOG_JSON", "1") == "1",
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
         "MAX_CONTENT_LENGTH": 4 * 1024 * 1024,
+        # How long a process may answer the published list without asking which version is
+        # current (a version never changes; publishing in this process is seen at once).
+        "LIST_VERSION_TTL_SECONDS": float(env.get("LIST_VERSION_TTL_SECONDS", "1")),
         **payment_settings(env),
         # operations (README "Operations")
         "BACKUP_DIR": env.get("BACKUP_DIR") or str(instance_path / "backups"),

@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from datetime import datetime
 from typing import Any
 
-from flask import current_app
-from sqlalchemy import func, select
-from sqlalchemy.orm import object_session
+from flask import current_app, has_app_context
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session, object_session
 
 from app.catalog.models import ListVersion, Program, Resource
 from app.catalog.rules import filter_items
@@ -131,13 +132,27 @@ def filter_key(args: dict[str, Any]) -> tuple:
 class PublishedLists:
     """The versions this process has read, newest use last."""
 
-    def __init__(self) -> None:
+    def __init__(self, ttl_seconds: float = 0.0) -> None:
         self._versions: OrderedDict[int, FrozenVersion] = OrderedDict()
         self._lock = threading.Lock()
+        self._ttl = ttl_seconds
+        self._current: tuple[float, int | None] | None = None  # (when read, number)
 
     def current_number(self) -> int | None:
+        """The current version's number. Read from the database at most every ``ttl``
+        seconds (the list's readers need no round trip in between); a publication committed
+        by this process is seen at once (``forget_current``), one by another process within
+        the ttl. Booking never uses this: it reads the version in its own transaction."""
+        seen = self._current
+        if seen is not None and time.monotonic() - seen[0] < self._ttl:
+            return seen[1]
         # an index-only look at the unique index on number
-        return read_alone(db.engine, "SELECT max(number) FROM list_versions")[0][0]
+        number = read_alone(db.engine, "SELECT max(number) FROM list_versions")[0][0]
+        self._current = (time.monotonic(), number)
+        return number
+
+    def forget_current(self) -> None:
+        self._current = None
 
     def version(self, number: int) -> FrozenVersion | None:
         with self._lock:
@@ -198,8 +213,26 @@ class PublishedLists:
         return PublishedResource(row, item, number) if item is not None else None
 
 
+PUBLISHED_IN_SESSION = "list_version_published"
+
+
+@event.listens_for(Session, "after_commit")
+def _see_own_publication(session: Session) -> None:
+    """A version this process just published is current for its next request already."""
+    if session.info.pop(PUBLISHED_IN_SESSION, False) and has_app_context():
+        lists = current_app.extensions.get("published_lists")
+        if lists is not None:
+            lists.forget_current()
+
+
+@event.listens_for(Session, "after_rollback")
+def _publication_undone(session: Session) -> None:
+    session.info.pop(PUBLISHED_IN_SESSION, None)
+
+
 def published_lists() -> PublishedLists:
     lists = current_app.extensions.get("published_lists")
     if lists is None:
-        lists = current_app.extensions.setdefault("published_lists", PublishedLists())
+        lists = current_app.extensions.setdefault("published_lists", PublishedLists(
+            current_app.config.get("LIST_VERSION_TTL_SECONDS", 0.0)))
     return lists

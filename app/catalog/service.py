@@ -12,7 +12,12 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from app.audit.service import record
 from app.catalog.models import District, ListVersion, Resource, Venue
-from app.catalog.published import FrozenVersion, PublishedResource, published_lists
+from app.catalog.published import (
+    PUBLISHED_IN_SESSION,
+    FrozenVersion,
+    PublishedResource,
+    published_lists,
+)
 from app.catalog.rules import KIND_LABELS, valid_opening_hours
 from app.core.clock import now
 from app.core.errors import Conflict, NotFound, ValidationFailed
@@ -110,6 +115,7 @@ def publish_version(session: Session, actor_id: int | None, note: str = "") -> L
             session.flush()
     except IntegrityError as err:
         raise Conflict(message="another version was published at the same moment") from err
+    session.info[PUBLISHED_IN_SESSION] = True  # this process sees it once committed
     record(session, actor_id, "list.publish", "list_version", number,
            after={"resource_count": len(items), "note": version.note})
     return version

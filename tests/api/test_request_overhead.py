@@ -61,7 +61,9 @@ def test_signed_in_page_loads_the_user_with_roles_at_once(api):
     seen = _statements(api.app)
     page = client.get("/")
     assert page.status_code == 200 and 'action="/logout"' in page.get_data(as_text=True)
-    # the list's version, the photos of the listed resources (a signed-in page is rendered
-    # anew, with photos uploaded since), then the user joined with their roles — one each
-    assert len(seen) == 3, seen
-    assert "list_versions" in seen[0] and "resource_photos" in seen[1] and "user_roles" in seen[2]
+    # the photos of the listed resources (a signed-in page is rendered anew, with photos
+    # uploaded since), then the user joined with their roles — one each; the list's version
+    # number too unless it was read within the last second
+    reads = [statement for statement in seen if "list_versions" not in statement]
+    assert len(reads) == 2 and len(seen) <= 3, seen
+    assert "resource_photos" in reads[0] and "user_roles" in reads[1]
