@@ -93,6 +93,8 @@ def load_settings(instance_path: Path) -> dict:
         "LANGUAGES": ["zh_Hans_CN", "en"],
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Retry-After is written by the 429 answer itself, from the wait its message states
+        "RATELIMIT_HEADER_RETRY_AFTER": "X-RateLimit-Retry-After",
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per minute"),
         # failed attempts per account, from any address: what spreading guesses cannot escape
         "LOGIN_ACCOUNT_RATE_LIMIT": env.get("LOGIN_ACCOUNT_RATE_LIMIT", "10 per 15 minutes"),

@@ -11,6 +11,7 @@ from flask import (
     Response,
     current_app,
     g,
+    make_response,
     redirect,
     render_template,
     request,
@@ -201,8 +202,12 @@ def register_error_handlers(app: Flask) -> None:
         code = HTTP_CODES.get(status, "bad_request" if status < 500 else "internal_error")
         if status == 429:
             wait = _seconds_until_allowed()
-            return _render_error(429, "rate_limited", message_for("rate_limited") % {"seconds": wait},
-                                 details={"limit": str(err.description), "retry_after": wait})
+            response = make_response(_render_error(
+                429, "rate_limited", message_for("rate_limited") % {"seconds": wait},
+                details={"limit": str(err.description), "retry_after": wait}))
+            # the same number the person reads (the limiter's own header has another name)
+            response.headers["Retry-After"] = str(wait)
+            return response
         return _render_error(status, code)
 
     @app.errorhandler(Exception)

@@ -118,7 +118,8 @@ class GuardedRequest(Request):
 
 
 def refuse_nul_characters() -> None:
-    """Before every view: the path, the query string and a submitted form hold no NUL."""
+    """Before every view: the path, the query string, a submitted form and a JSON body hold no
+    NUL, and a JSON body is not nested beyond reason."""
     if NUL in request.path:
         raise NotFound()
     sources = [request.args]
@@ -133,6 +134,10 @@ def refuse_nul_characters() -> None:
               if NUL in name or any(NUL in value for value in values)}
     if fields:
         raise ValidationFailed(fields)
+    if request.is_json and request.content_length:
+        # read now (and kept for the view): a body too deeply nested or holding NUL is refused
+        # even by an endpoint that takes no body
+        request.get_json(silent=True)
 
 
 def register_input_guards(app: Flask) -> None:

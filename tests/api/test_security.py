@@ -744,7 +744,7 @@ def _wait_told(response, text: str) -> int:
     """The wait the person reads, which is the one the Retry-After header gives."""
     seconds = int(RETRY.search(text).group(1))
     assert 1 <= seconds <= 61  # a minute's window, rounded up
-    assert abs(int(response.headers["Retry-After"]) - seconds) <= 1
+    assert int(response.headers["Retry-After"]) == seconds
     return seconds
 
 
