@@ -12,7 +12,7 @@ from app import create_app
 from app.catalog.service import publish_version
 from app.extensions import db
 from tests.conftest import base_config
-from tests.helpers import ADMIN, CREATOR, PASSWORD, publish
+from tests.helpers import ADMIN, publish
 
 LIST_URLS = [
     "/api/v1/resources",

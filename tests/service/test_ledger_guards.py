@@ -8,6 +8,7 @@ from sqlalchemy.exc import DatabaseError
 
 from app.core.errors import AppError
 from app.extensions import db
+from app.ledger.models import JournalEntry
 from app.ledger.service import Line, post
 
 
@@ -18,8 +19,9 @@ def test_service_refuses_unbalanced_and_unknown_accounts(app):
         assert err.value.code == "unbalanced_entry"
         with pytest.raises(AppError):
             post(db.session, "test", [Line("cash", 100), Line("vouchers_issued", -100)])
-        entry = post(db.session, "test", [Line("vouchers_held", 100), Line("vouchers_issued", -100)])
-        assert entry.period == "2026-12"
+        entry_id = post(db.session, "test", [Line("vouchers_held", 100), Line("vouchers_issued", -100)])
+        entry = db.session.get(JournalEntry, entry_id)
+        assert entry.period == "2026-12" and sorted(line.amount_fen for line in entry.lines) == [-100, 100]
 
 
 @pytest.fixture
