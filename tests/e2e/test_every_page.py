@@ -3,9 +3,9 @@
 One browser walks the links of every role (see ``pages_crawl``) and, on each page, checks what a
 person would notice: the page answers 200, nothing scrolls sideways at 360 px, buttons, fields and
 menus are at least 44 px tall, and no internal code or English field name shows through the
-Chinese interface. In Chinese it also runs axe-core
-(from the npm registry; `.ci/run` fetches it into tests/e2e/vendor/) at 390 px and accepts no
-serious or critical violation, nor a heading that skips a level or an empty table header.
+Chinese interface. In both languages it also runs axe-core (from the npm registry; `.ci/run`
+fetches it into tests/e2e/vendor/) at 390 px and accepts no serious or critical violation, nor a
+heading that skips a level or an empty table header.
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ def test_every_page_of_every_role(lived_in, request):
                 for language in ("zh", "en"):
                     context = browser.new_context(viewport={"width": 390, "height": 844},
                                                   is_mobile=True, has_touch=True)
-                    if language == "zh" and axe_source:
+                    if axe_source:
                         context.add_init_script(script=axe_source)  # not subject to the CSP
                     page = context.new_page()
                     if email:
@@ -117,7 +117,7 @@ def test_every_page_of_every_role(lived_in, request):
                         where = f"{email} {language} {path}"
                         if response.status != (404 if path == "/no-such-page" else 200):
                             problems.append(f"{where}: HTTP {response.status}")
-                        if language == "zh" and axe_source:
+                        if axe_source:
                             problems.extend(f"{where}: axe {v}" for v in _axe_problems(page))
                         small = page.evaluate(SMALL_TAPS)
                         if small:
