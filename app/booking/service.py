@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, literal, select, text, union_all
+from sqlalchemy import literal, select, text, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
@@ -18,8 +18,9 @@ from app.accounts.models import User
 from app.audit.service import record
 from app.booking import rules
 from app.booking.models import ACTIVE_STATUSES, Booking, Closure
-from app.catalog.models import ListVersion, Resource, Venue
+from app.catalog.models import Resource, Venue
 from app.catalog.published import PublishedResource, published_lists
+from app.catalog.service import current_terms
 from app.core.clock import to_local
 from app.core.errors import AppError, Busy, Conflict, NotFound, RuleViolation
 
@@ -44,19 +45,14 @@ def take_booking_lock(session: Session, resource_id: int) -> None:
 def bookable_resource(session: Session, resource_id: int) -> PublishedResource:
     """The resource on the terms of the list in force, when it may be booked now.
 
-    One round trip: the resource with its venue and district, and the current list's number.
     A resource the list does not carry (a draft never published) is not bookable, and its
     price and rules are the published ones whatever an administrator has changed since.
     """
-    latest = select(func.max(ListVersion.number)).scalar_subquery()
-    row = session.execute(select(Resource, latest).options(
-        joinedload(Resource.venue).joinedload(Venue.district)).where(Resource.id == resource_id)).first()
-    if row is None:
+    resource, terms = current_terms(session, resource_id)
+    if resource is None:
         raise NotFound()
-    resource, number = row
     if not resource.active or not resource.venue.active:
         raise RuleViolation("resource_inactive")
-    terms = published_lists().terms(resource, number)
     if terms is None:
         raise RuleViolation("resource_inactive", details={"reason": "not_published"})
     return terms

@@ -192,24 +192,27 @@ class PublishedLists:
         ).where(Resource.id == resource_id))
         if not rows or rows[0][0] is None or not rows[0][1]:
             raise NotFound()
-        version = self.version(rows[0][0])
-        item = version.by_id.get(resource_id) if version is not None else None
+        item = self.item(rows[0][0], resource_id)
         if item is None:
             raise NotFound()
-        return version, item
+        return self.version(rows[0][0]), item
+
+    def item(self, number: int | None, resource_id: int) -> dict[str, Any] | None:
+        """What version ``number`` says of a resource; None when the version is unknown or
+        does not list it."""
+        version = self.version(number) if number is not None else None
+        return version.by_id.get(resource_id) if version is not None else None
 
 
     def rule(self, number: int | None, resource_id: int, name: str, live: int) -> int:
         """One booking rule of a resource as version ``number`` published it (``live``, the
         row's value, where that version is unknown or does not list the resource)."""
-        version = self.version(number) if number is not None else None
-        item = version.by_id.get(resource_id) if version is not None else None
+        item = self.item(number, resource_id)
         return item["rules"][name] if item is not None else live
 
     def terms(self, row: Resource, number: int | None) -> PublishedResource | None:
         """``row`` on the terms of version ``number``; None when that version does not list it."""
-        version = self.version(number) if number is not None else None
-        item = version.by_id.get(row.id) if version is not None else None
+        item = self.item(number, row.id)
         return PublishedResource(row, item, number) if item is not None else None
 
 

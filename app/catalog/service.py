@@ -147,20 +147,28 @@ def describe_version(version: ListVersion | FrozenVersion) -> dict[str, Any]:
     }
 
 
-def published_resource(session: Session, resource_id: int) -> PublishedResource:
-    """A resource on the current published list, on that list's terms, with its venue (404
-    otherwise).
+def current_terms(session: Session, resource_id: int) -> tuple[Resource | None,
+                                                                 PublishedResource | None]:
+    """The resource row (with its venue and district) and the row on the current list's terms
+    (None where that list does not carry it).
 
-    One round trip: the resource, its venue and the current list's number. What that version
-    says of the resource comes from its snapshot, read once per process (app.catalog.published).
+    One round trip: the resource, its venue, its district and the current list's number. What
+    that version says of the resource comes from its snapshot, read once per process
+    (app.catalog.published).
     """
     latest = select(func.max(ListVersion.number)).scalar_subquery()
-    row = session.execute(select(Resource, latest).options(joinedload(Resource.venue))
-                          .where(Resource.id == resource_id)).first()
-    if row is None or not row[0].active:
-        raise NotFound()
-    terms = published_lists().terms(row[0], row[1])
-    if terms is None:
+    found = session.execute(select(Resource, latest).options(
+        joinedload(Resource.venue).joinedload(Venue.district))
+        .where(Resource.id == resource_id)).first()
+    if found is None:
+        return None, None
+    return found[0], published_lists().terms(found[0], found[1])
+
+
+def published_resource(session: Session, resource_id: int) -> PublishedResource:
+    """A resource on the current published list, on that list's terms (404 otherwise)."""
+    row, terms = current_terms(session, resource_id)
+    if row is None or not row.active or terms is None:
         raise NotFound()
     return terms
 
