@@ -147,31 +147,33 @@ def create_booking():
     """
     data = load(BOOKING_REQUEST)
     key = request.headers.get("Idempotency-Key")
-    if key is None:
-        booking = book_for(data)
-        body = _dump(booking)
-        db.session.commit()
-        return jsonify(body), 201
-    idempotency.check_key(key)
+    if key is not None:
+        idempotency.check_key(key)
     payload = request.get_json(silent=True)
     try:
         booking = book_for(data)
-    except AppError:
-        # a retry of a request that succeeded finds its slot taken: answer as the first time
-        db.session.rollback()
-        stored = idempotency.stored_answer(db.session, current_user.id, SCOPE, key, payload)
-        if stored is None:
+    except AppError as err:
+        if key is None:
             raise
-        return jsonify(stored[1]), stored[0]
+        # a retry of a request that succeeded finds its slot taken: answer as the first time
+        return _replay(key, payload, otherwise=err)
     body = _dump(booking)
-    if not idempotency.record_answer(db.session, current_user.id, SCOPE, key, payload, 201, body):
-        db.session.rollback()  # the same request committed first: its booking is the one
-        stored = idempotency.stored_answer(db.session, current_user.id, SCOPE, key, payload)
-        if stored is None:
-            raise Busy()
-        return jsonify(stored[1]), stored[0]
+    if key is not None and not idempotency.record_answer(
+            db.session, current_user.id, SCOPE, key, payload, 201, body):
+        # the same request committed first: its booking is the one
+        return _replay(key, payload, otherwise=Busy())
     db.session.commit()
     return jsonify(body), 201
+
+
+def _replay(key: str, payload, otherwise: AppError):
+    """Roll this attempt back and give the answer stored for ``key``; without one, raise
+    ``otherwise``."""
+    db.session.rollback()
+    stored = idempotency.stored_answer(db.session, current_user.id, SCOPE, key, payload)
+    if stored is None:
+        raise otherwise
+    return jsonify(stored[1]), stored[0]
 
 
 def book_for(data: dict):
