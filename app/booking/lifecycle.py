@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
@@ -50,9 +50,15 @@ from app.payments import service as payments
 LinkFor = Callable[[Booking], str]
 
 
+_INSERT_EVENT = insert(BookingEvent)
+_INSERT_CHECKIN = insert(CheckIn).returning(CheckIn.id)
+
+
 def _event(session: Session, booking: Booking, kind: str, at: datetime, actor_id: int | None,
            **data) -> None:
-    session.add(BookingEvent(booking_id=booking.id, at=at, actor_id=actor_id, kind=kind, data=data))
+    """Record what happened: one insert built once (an event is never changed)."""
+    session.connection().execute(_INSERT_EVENT, {"booking_id": booking.id, "at": at,
+                                                 "actor_id": actor_id, "kind": kind, "data": data})
 
 
 def _locked_for(session: Session, user: User, booking_id: int) -> Booking:
@@ -99,14 +105,14 @@ def book(session: Session, creator: User, resource_id: int, start: datetime, end
     take_booking_lock(session, resource.id)
     resource_rules = check_slot(session, resource, start, end, now)
     gross = rules.price_fen(resource_rules, start, end)
-    booking = Booking(resource_id=resource.id, creator_id=creator.id, start_at=start, end_at=end,
-                      blocked_until=end + timedelta(minutes=resource.buffer_minutes),
-                      status="confirmed", gross_fen=gross, voucher_fen=0, quota_fen=0,
-                      self_pay_fen=gross, created_at=now, short_code=short_codes.new(),
-                      list_version=resource.list_version)
-    booking.resource = resource.row
-    booking.creator = creator
-    insert_guarded(session, booking)
+    booking = insert_guarded(session, {
+        "resource_id": resource.id, "creator_id": creator.id, "start_at": start, "end_at": end,
+        "blocked_until": end + timedelta(minutes=resource.buffer_minutes), "status": "confirmed",
+        "gross_fen": gross, "voucher_fen": 0, "quota_fen": 0, "self_pay_fen": gross, "paid_fen": 0,
+        "program_id": None, "voucher_id": None, "created_at": now, "cancelled_at": None,
+        "late_cancel": False, "checked_in_at": None, "checked_out_at": None,
+        "short_code": short_codes.new(), "list_version": resource.list_version,
+    }, resource=resource.row, creator=creator)
     funding.plan(session, creator, booking, resource, voucher_code, use_quota, now)
     session.flush()
     payments.open_receivable(session, booking, now, creator.id)
@@ -220,25 +226,30 @@ def check_in(session: Session, operator: User, booking_id: int, moment: datetime
     if booking is None or (method == "manual" and not _may_operate(operator, booking)):
         if method == "manual":
             raise NotFound()
-        scan = record_scan(session, operator_id=operator.id, raw=raw, device=device, method=method,
-                           result="invalid", reason="unknown_booking", booking_id=None, at=moment)
-        return CheckInOutcome("invalid", scan_id=scan.id)
+        scan_id = record_scan(session, operator_id=operator.id, raw=raw, device=device,
+                              method=method, result="invalid", reason="unknown_booking",
+                              booking_id=None, at=moment)
+        return CheckInOutcome("invalid", scan_id=scan_id)
     result = checkin_rules.decide(booking.status, _may_operate(operator, booking), moment,
                                   booking.start_at, booking.end_at,
                                   booked_terms(booking).checkin_opens_minutes)
-    scan = record_scan(session, operator_id=operator.id, raw=raw, device=device, method=method,
-                       result=result, reason="", booking_id=booking.id, at=moment)
-    outcome = CheckInOutcome(result, booking, scan_id=scan.id)
+    scan_id = record_scan(session, operator_id=operator.id, raw=raw, device=device,
+                          method=method, result=result, reason="", booking_id=booking.id,
+                          at=moment)
+    outcome = CheckInOutcome(result, booking, scan_id=scan_id)
     if result == "already_checked_in":
         outcome.checkin = first_checkin(session, booking.id)
     if result != "ok":
         return outcome
     booking.status = "checked_in"
     booking.checked_in_at = moment
-    outcome.checkin = CheckIn(booking_id=booking.id, at=moment, operator_id=operator.id,
-                              device=device[:120], method=method, scan_id=scan.id)
-    session.add(outcome.checkin)
     session.flush()
+    # the check-in row is written once and never changed: one insert, and the answer's copy
+    row = {"booking_id": booking.id, "at": moment, "operator_id": operator.id,
+           "device": device[:120], "method": method, "scan_id": scan_id}
+    outcome.checkin = CheckIn(id=session.connection().execute(_INSERT_CHECKIN, row).scalar_one(),
+                              **row)
+    outcome.checkin.operator = operator
     funding.redeem(session, booking, actor_id=operator.id, at=moment)
     _event(session, booking, "checked_in", moment, operator.id, method=method, device=device[:120])
     session.flush()

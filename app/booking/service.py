@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import literal, select, text, union_all
+from sqlalchemy import insert, literal, select, text, union_all
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, make_transient_to_detached
 
 from app.accounts.models import User
 from app.audit.service import record
@@ -130,22 +130,33 @@ class ShortCodeTaken(Busy):
     bookings): nothing was written; the caller rolls back and books again."""
 
 
-def insert_guarded(session: Session, booking: Booking) -> None:
-    """Flush the booking; a race lost to another booking becomes ``slot_taken``.
+_INSERT_BOOKING = insert(Booking).returning(Booking.id)
 
-    No savepoint: a lost race ends the whole request, and its transaction is rolled back. The
+
+def insert_guarded(session: Session, values: dict, *, resource: Resource,
+                   creator: User) -> Booking:
+    """Insert a new booking (every column in ``values``) and return it, tracked by the session
+    as if just read; a race lost to another booking becomes ``slot_taken``.
+
+    One Core insert built once: the unit of work has nothing to decide for a new row. No
+    savepoint: a lost race ends the whole request, and its transaction is rolled back. The
     short code is not looked up first: its unique index decides, and a collision raises
     ``ShortCodeTaken`` for the caller to try again.
     """
     try:
-        session.add(booking)
-        session.flush()
+        booking_id = session.connection().execute(_INSERT_BOOKING, values).scalar_one()
     except IntegrityError as err:
         if "bookings_no_overlap" in str(err.orig) or "exclusion" in str(err.orig).lower():
             raise Conflict("slot_taken") from err
         if "short_code" in str(err.orig):
             raise ShortCodeTaken() from err
         raise
+    booking = Booking(id=booking_id, **values)
+    booking.resource = resource
+    booking.creator = creator
+    make_transient_to_detached(booking)  # every column is known: nothing to load or write
+    session.add(booking)
+    return booking
 
 
 def quote(session: Session, resource: Resource, start: datetime, end: datetime, now: datetime) -> int:

@@ -44,11 +44,12 @@ def check_in(session: Session, operator: User, *, moment: datetime, code: str | 
     try:
         claims = codes.verify(code or "", keys.public_keys(session), int(moment.timestamp()))
     except codes.BadCode as bad:
-        scan = record_scan(session, operator_id=operator.id, raw=raw, device=device, method="scan",
-                           result="invalid", reason=bad.reason, booking_id=None, at=moment)
+        scan_id = record_scan(session, operator_id=operator.id, raw=raw, device=device,
+                              method="scan", result="invalid", reason=bad.reason, booking_id=None,
+                              at=moment)
         # An expired code stays invalid and names no booking, but the desk is told it expired
         # rather than that it is not a code at all.
-        return CheckInOutcome("invalid", scan_id=scan.id, reason=bad.reason)
+        return CheckInOutcome("invalid", scan_id=scan_id, reason=bad.reason)
     return lifecycle.check_in(session, operator, claims.booking_id, moment, method="scan",
                               device=device, raw_code=raw)
 
@@ -58,9 +59,10 @@ def _check_in_short_code(session: Session, operator: User, short: str, moment: d
     """A short code read out or typed: answered like the QR code of its booking."""
     booking_id = session.scalar(select(Booking.id).where(Booking.short_code == short))
     if booking_id is None:
-        scan = record_scan(session, operator_id=operator.id, raw=raw, device=device, method="code",
-                           result="invalid", reason="unknown_short_code", booking_id=None, at=moment)
-        return CheckInOutcome("invalid", scan_id=scan.id)
+        scan_id = record_scan(session, operator_id=operator.id, raw=raw, device=device,
+                              method="code", result="invalid", reason="unknown_short_code",
+                              booking_id=None, at=moment)
+        return CheckInOutcome("invalid", scan_id=scan_id)
     return lifecycle.check_in(session, operator, booking_id, moment, method="code", device=device,
                               raw_code=raw)
 

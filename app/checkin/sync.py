@@ -80,7 +80,7 @@ def sync_scan(session: Session, operator: User, device_id: str, scan: DeviceScan
                 scan_row_id = record_scan(session, operator_id=operator.id, raw=scan.code,
                                           device=device_id, method="sync", result="conflict",
                                           reason="funding_changed", booking_id=None,
-                                          at=decided_at).id
+                                          at=decided_at)
             row = DeviceScan(device_id=device_id, scan_id=scan.scan_id, operator_id=operator.id,
                              scanned_at=scan.scanned_at, received_at=moment,
                              raw_code=scan.code[:600], result=result, booking_id=booking_id,

@@ -31,6 +31,10 @@ class UnbalancedEntry(AppError):
     code = "unbalanced_entry"
 
 
+_INSERT_ENTRY = insert(JournalEntry).returning(JournalEntry.id)
+_INSERT_LINES = insert(JournalLine)
+
+
 def period_of(moment: datetime) -> str:
     return to_local(moment).strftime("%Y-%m")
 
@@ -71,14 +75,16 @@ def post(
         period = period_of(clock_now())
         if is_closed(session, period):
             raise AppError("period_closed", status=409, message=f"period {period} is closed")
-    # Two Core statements (the entry, then its lines in one execute): an entry is written once
-    # and never changed, so the unit of work has nothing to track. The session's pending rows
-    # (the booking the entry names) are flushed first, as for any ORM statement.
-    entry_id = session.execute(insert(JournalEntry).values(
-        posted_at=moment, period=period, kind=kind, memo=memo, actor_id=actor_id,
-        booking_id=booking_id, voucher_id=voucher_id, program_id=program_id, venue_id=venue_id,
-        corrects_id=corrects_id).returning(JournalEntry.id)).scalar_one()
-    session.execute(insert(JournalLine), [{"entry_id": entry_id, **line.__dict__} for line in lines])
+    # Two Core statements on the session's connection (the entry, then its lines in one
+    # execute), each built once: an entry is written once and never changed, so the unit of
+    # work has nothing to track. The rows the entry names (a new booking) are flushed first.
+    session.flush()
+    connection = session.connection()
+    entry_id = connection.execute(_INSERT_ENTRY, {
+        "posted_at": moment, "period": period, "kind": kind, "memo": memo, "actor_id": actor_id,
+        "booking_id": booking_id, "voucher_id": voucher_id, "program_id": program_id,
+        "venue_id": venue_id, "corrects_id": corrects_id}).scalar_one()
+    connection.execute(_INSERT_LINES, [{"entry_id": entry_id, **line.__dict__} for line in lines])
     return entry_id
 
 

@@ -7,7 +7,7 @@ import smtplib
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -20,6 +20,9 @@ BACKOFF = [timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), ti
            timedelta(hours=12)]
 
 
+_INSERT_NOTE = insert(Notification).returning(Notification.id)
+
+
 def enqueue(session: Session, user: User, kind: str, dedupe_key: str, values: dict,
             at: datetime, data: dict | None = None, *, new_event: bool = False) -> Notification | None:
     """Write the notification; None when one with the same key exists (idempotent).
@@ -29,13 +32,15 @@ def enqueue(session: Session, user: User, kind: str, dedupe_key: str, values: di
     """
     subject, body = render(kind, user.locale or "zh_Hans_CN", values)
     # The values are kept so the page can show the note in whichever language it is read in.
-    note = Notification(user_id=user.id, kind=kind, dedupe_key=dedupe_key[:120], locale=user.locale,
-                        subject=subject[:200], body=body, data={**(data or {}), "values": values},
-                        created_at=at,
-                        status="pending", attempts=0, next_attempt_at=at)
+    row = {"user_id": user.id, "kind": kind, "dedupe_key": dedupe_key[:120], "locale": user.locale,
+           "subject": subject[:200], "body": body, "data": {**(data or {}), "values": values},
+           "created_at": at, "status": "pending", "attempts": 0, "next_attempt_at": at}
     if new_event:
-        session.add(note)
-        return note
+        # nothing to look up and nothing to track: one insert, built once, on the connection
+        session.flush()
+        row["id"] = session.connection().execute(_INSERT_NOTE, row).scalar_one()
+        return Notification(**row)
+    note = Notification(**row)
     if session.scalar(select(Notification.id).where(Notification.dedupe_key == dedupe_key)):
         return None
     try:
