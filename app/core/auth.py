@@ -6,8 +6,10 @@ from functools import wraps
 
 from flask import g, request
 from flask_login import current_user
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
+from app.accounts.models import OperatorVenue
 from app.core.errors import Forbidden, Unauthorized
 from app.extensions import db, login_manager
 
@@ -102,8 +104,15 @@ def require_roles(*roles: str):
     return decorator
 
 
+_VENUE_IDS = select(OperatorVenue.venue_id).where(OperatorVenue.user_id == bindparam("user_id"))
+
+
 def operator_venue_ids(user) -> set[int]:
-    return {v.id for v in user.operated_venues}
+    """The venues an operator works at: the ids alone, one small query (the venues themselves
+    are not loaded unless already there)."""
+    if "operated_venues" in user.__dict__:
+        return {v.id for v in user.operated_venues}
+    return set(db.session.connection().execute(_VENUE_IDS, {"user_id": user.id}).scalars())
 
 
 def require_venue_access(user, venue_id: int) -> None:

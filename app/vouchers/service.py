@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, cast, or_, select, update
+from sqlalchemy import BigInteger, cast, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Enterprise, EnterpriseMember, Residency, User
@@ -194,6 +194,9 @@ def usable_vouchers(session: Session, user: User, today: date, resource: Resourc
 # ---- transitions ---------------------------------------------------------------------------
 
 
+_INSERT_EVENT = insert(VoucherEvent)
+
+
 def _transition(session: Session, voucher: Voucher, from_status: str, to_status: str, *,
                 actor_id: int | None, for_booking: int | None, at: datetime, note: str = "",
                 **columns) -> bool:
@@ -208,8 +211,10 @@ def _transition(session: Session, voucher: Voucher, from_status: str, to_status:
     if moved is None:
         session.refresh(voucher)  # not moved: show the status another request left
         return False
-    session.add(VoucherEvent(voucher_id=voucher.id, from_status=from_status, to_status=to_status,
-                             at=at, actor_id=actor_id, booking_id=for_booking, note=note))
+    # an event is written once and never changed: one insert built once
+    session.connection().execute(_INSERT_EVENT, {
+        "voucher_id": voucher.id, "from_status": from_status, "to_status": to_status, "at": at,
+        "actor_id": actor_id, "booking_id": for_booking, "note": note})
     return True
 
 
