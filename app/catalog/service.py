@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
+from functools import cache
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
@@ -147,6 +148,16 @@ def describe_version(version: ListVersion | FrozenVersion) -> dict[str, Any]:
     }
 
 
+@cache
+def _resource_and_list():
+    """The resource, its venue and district, and the current list's number; built once (every
+    booking, quote and resource page reads it), on first use when every model is mapped."""
+    latest = select(func.max(ListVersion.number)).scalar_subquery()
+    return (select(Resource, latest)
+            .options(joinedload(Resource.venue).joinedload(Venue.district))
+            .where(Resource.id == bindparam("resource_id")))
+
+
 def current_terms(session: Session, resource_id: int) -> tuple[Resource | None,
                                                                  PublishedResource | None]:
     """The resource row (with its venue and district) and the row on the current list's terms
@@ -156,10 +167,7 @@ def current_terms(session: Session, resource_id: int) -> tuple[Resource | None,
     that version says of the resource comes from its snapshot, read once per process
     (app.catalog.published).
     """
-    latest = select(func.max(ListVersion.number)).scalar_subquery()
-    found = session.execute(select(Resource, latest).options(
-        joinedload(Resource.venue).joinedload(Venue.district))
-        .where(Resource.id == resource_id)).first()
+    found = session.execute(_resource_and_list(), {"resource_id": resource_id}).first()
     if found is None:
         return None, None
     return found[0], published_lists().terms(found[0], found[1])

@@ -8,22 +8,37 @@ writer can commit until this transaction ends.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 Model = TypeVar("Model")
 
 
-def lock_row(session: Session, model: type[Model], pk: Any, *options) -> Model | None:
-    """The row ``pk`` of ``model`` under a write lock, freshly read (None when missing)."""
+@lru_cache(maxsize=32)
+def _statements(model: type, dialect: str, options: tuple) -> tuple[Any, Any]:
+    """(the no-op UPDATE that takes SQLite's write lock or None, the SELECT), built once per
+    model, database and options: the hot transitions lock a booking on every request."""
     key = model.__mapper__.primary_key[0]  # type: ignore[attr-defined]
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(update(model).where(key == pk).values({key.name: key})
-                        .execution_options(synchronize_session=False))
+    pk = bindparam("pk")
+    if dialect == "sqlite":
+        take = (update(model).where(key == pk).values({key.name: key})
+                .execution_options(synchronize_session=False))
         query = select(model)
     else:
-        query = select(model).with_for_update(of=model)
-    return session.scalar(query.where(key == pk).options(*options)
-                          .execution_options(populate_existing=True))
+        take, query = None, select(model).with_for_update(of=model)
+    return take, (query.where(key == pk).options(*options)
+                  .execution_options(populate_existing=True))
+
+
+def lock_row(session: Session, model: type[Model], pk: Any, *options) -> Model | None:
+    """The row ``pk`` of ``model`` under a write lock, freshly read (None when missing).
+
+    Pass the same ``options`` objects each time (built once) for the statements to be reused.
+    """
+    take, query = _statements(model, session.get_bind().dialect.name, options)
+    if take is not None:
+        session.execute(take, {"pk": pk})
+    return session.scalar(query, {"pk": pk})
