@@ -19,9 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.accounts.models import User
 from app.booking import funding, rules
@@ -52,6 +53,8 @@ LinkFor = Callable[[Booking], str]
 
 _INSERT_EVENT = insert(BookingEvent)
 _INSERT_CHECKIN = insert(CheckIn).returning(CheckIn.id)
+_CHECKED_IN = update(Booking).where(Booking.id == bindparam("booking_id")).values(
+    status="checked_in", checked_in_at=bindparam("at"))
 
 
 def _event(session: Session, booking: Booking, kind: str, at: datetime, actor_id: int | None,
@@ -241,9 +244,10 @@ def check_in(session: Session, operator: User, booking_id: int, moment: datetime
         outcome.checkin = first_checkin(session, booking.id)
     if result != "ok":
         return outcome
-    booking.status = "checked_in"
-    booking.checked_in_at = moment
-    session.flush()
+    # one UPDATE built once; the locked row's object is told it is already written
+    session.connection().execute(_CHECKED_IN, {"booking_id": booking.id, "at": moment})
+    set_committed_value(booking, "status", "checked_in")
+    set_committed_value(booking, "checked_in_at", moment)
     # the check-in row is written once and never changed: one insert, and the answer's copy
     row = {"booking_id": booking.id, "at": moment, "operator_id": operator.id,
            "device": device[:120], "method": method, "scan_id": scan_id}

@@ -46,6 +46,10 @@ from app.extensions import db
 checkin_api = Blueprint("checkin_api", __name__, url_prefix="/api/v1")
 checkin_pages = Blueprint("checkin", __name__, template_folder="templates")
 
+# Schema instances are reusable and costly to build: every scan uses these two.
+CHECKIN_REQUEST = CheckinRequestSchema()
+CHECKIN_RESULT = CheckinResultSchema()
+
 RESULT_MESSAGES = {
     "ok": _l("Checked in. Welcome!"),
     "already_checked_in": _l("Already checked in — nothing was charged twice."),
@@ -127,10 +131,10 @@ def create_checkin():
         404: {$ref: "#/components/responses/Error404"}
         409: {description: voucher or quota changed meanwhile, content: {application/json: {schema: Error}}}
     """
-    data = load(CheckinRequestSchema())
+    data = load(CHECKIN_REQUEST)
     outcome = service.check_in(db.session, current_user, moment=now(), code=data.get("code"),
                                booking_id=data.get("booking_id"), device=data["device"])
-    body = CheckinResultSchema().dump(describe_outcome(outcome))
+    body = CHECKIN_RESULT.dump(describe_outcome(outcome))
     db.session.commit()
     return jsonify(body)
 
