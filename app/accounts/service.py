@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from functools import cache
 from datetime import date, timedelta
+from functools import cache
 
 from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session, joinedload

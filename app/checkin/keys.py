@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import serialization
@@ -70,11 +71,19 @@ def signing_key(session: Session, secret_key: str) -> tuple[str, Ed25519PrivateK
     return key.key_id, Ed25519PrivateKey.from_private_bytes(raw)
 
 
+_VERIFYING = select(SigningKey.key_id, SigningKey.public_key).where(SigningKey.retired_at.is_(None))
+
+
+@lru_cache(maxsize=64)
+def _public_key(encoded: str) -> Ed25519PublicKey:
+    return Ed25519PublicKey.from_public_bytes(base64.urlsafe_b64decode(encoded))
+
+
 def public_keys(session: Session) -> dict[str, Ed25519PublicKey]:
-    """Every key that still verifies (not retired)."""
-    rows = session.scalars(select(SigningKey).where(SigningKey.retired_at.is_(None)))
-    return {row.key_id: Ed25519PublicKey.from_public_bytes(base64.urlsafe_b64decode(row.public_key))
-            for row in rows}
+    """Every key that still verifies (not retired): which ones is read on every scan, so a
+    retired key stops at once; each key's bytes are parsed once per process."""
+    return {key_id: _public_key(encoded)
+            for key_id, encoded in session.execute(_VERIFYING)}
 
 
 def retire(session: Session, key_id: str) -> SigningKey | None:

@@ -9,7 +9,6 @@ from sqlalchemy.orm import Session
 
 from app.checkin.models import Scan
 
-
 _INSERT_SCAN = insert(Scan).returning(Scan.id)
 
 

@@ -112,7 +112,7 @@ def operator_venue_ids(user) -> set[int]:
     are not loaded unless already there)."""
     if "operated_venues" in user.__dict__:
         return {v.id for v in user.operated_venues}
-    return set(db.session.connection().execute(_VENUE_IDS, {"user_id": user.id}).scalars())
+    return set(db.session.execute(_VENUE_IDS, {"user_id": user.id}).scalars())
 
 
 def require_venue_access(user, venue_id: int) -> None:
