@@ -9,8 +9,9 @@ booking write first takes the database's write lock, so checks and inserts run o
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from functools import cache
 
-from sqlalchemy import insert, literal, select, text, union_all
+from sqlalchemy import bindparam, insert, literal, select, text, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, make_transient_to_detached
 
@@ -83,9 +84,11 @@ def _closures(session: Session, resource_id: int, start: datetime, end: datetime
         Closure.resource_id == resource_id, Closure.start_at < end, Closure.end_at > start)))
 
 
-def _obstacles(session: Session, resource_id: int, start: datetime, end: datetime,
-               exclude_id: int | None):
-    """Closures and active bookings near [start, end), in one round trip."""
+@cache
+def _obstacles_statement(excluding: bool):
+    """Closures and active bookings near [:start, :end) of :resource_id (not :exclude_id, when
+    ``excluding``), in one round trip: built once, since every booking, quote and move runs it."""
+    start, end, resource_id = bindparam("start"), bindparam("end"), bindparam("resource_id")
     bookings = select(Booking.start_at, Booking.end_at, literal("booking").label("kind"),
                       literal("").label("reason")).where(
         Booking.resource_id == resource_id,
@@ -93,13 +96,23 @@ def _obstacles(session: Session, resource_id: int, start: datetime, end: datetim
         Booking.start_at < end,
         Booking.blocked_until > start,
     )
-    if exclude_id is not None:
-        bookings = bookings.where(Booking.id != exclude_id)
+    if excluding:
+        bookings = bookings.where(Booking.id != bindparam("exclude_id"))
     closures = select(Closure.start_at, Closure.end_at, literal("closure").label("kind"),
                       Closure.reason).where(
         Closure.resource_id == resource_id, Closure.start_at < end, Closure.end_at > start)
+    return union_all(closures, bookings)
+
+
+def _obstacles(session: Session, resource_id: int, start: datetime, end: datetime,
+               exclude_id: int | None):
+    """Closures and active bookings near [start, end), in one round trip."""
+    params = {"resource_id": resource_id, "start": start, "end": end}
+    if exclude_id is not None:
+        params["exclude_id"] = exclude_id
     # plain rows, no ORM entities: the connection runs it directly
-    return session.connection().execute(union_all(closures, bookings)).all()
+    return session.connection().execute(_obstacles_statement(exclude_id is not None),
+                                        params).all()
 
 
 def check_slot(session: Session, resource: Resource, start: datetime, end: datetime,
