@@ -53,8 +53,6 @@ class Booking(Base):
             name="bookings_no_overlap",
         ).ddl_if(dialect="postgresql"),
         Index("ix_bookings_resource_start", "resource_id", "start_at"),
-        # what a new slot collides with: bookings of the room that end after it starts
-        Index("ix_bookings_resource_blocked", "resource_id", "blocked_until"),
         Index("ix_bookings_creator_start", "creator_id", "start_at"),
     )
 

@@ -11,7 +11,17 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from functools import cache
 
-from sqlalchemy import bindparam, insert, literal, select, text, union_all
+from sqlalchemy import (
+    Integer,
+    bindparam,
+    func,
+    insert,
+    literal,
+    literal_column,
+    select,
+    text,
+    union_all,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, make_transient_to_detached
 
@@ -66,13 +76,31 @@ def booked_terms(booking: Booking) -> PublishedResource | Resource:
     return terms if terms is not None else booking.resource
 
 
+def _blocking(start, end, dialect: str) -> list:
+    """Conditions for the active bookings whose blocked range [start_at, blocked_until) meets
+    [start, end).
+
+    On PostgreSQL the same test is also written as the range overlap of the table's exclusion
+    constraint, with the active statuses as literals: its index then finds exactly those
+    bookings, also in the generic plan of a prepared statement, instead of reading every past
+    booking of the room."""
+    conditions = [
+        Booking.status.in_([literal(status, literal_execute=True) for status in ACTIVE_STATUSES]),
+        Booking.start_at < end,
+        Booking.blocked_until > start,
+    ]
+    if dialect == "postgresql":
+        bounds = literal_column("'[)'")  # in the SQL itself, as in the constraint's expression
+        conditions.append(func.tstzrange(Booking.start_at, Booking.blocked_until, bounds).op("&&")(
+            func.tstzrange(start, end, bounds)))
+    return conditions
+
+
 def _active_intervals(session: Session, resource_id: int, start: datetime, end: datetime,
                       exclude_id: int | None = None) -> list[rules.Interval]:
     query = select(Booking.start_at, Booking.end_at).where(
         Booking.resource_id == resource_id,
-        Booking.status.in_(ACTIVE_STATUSES),
-        Booking.start_at < end,
-        Booking.blocked_until > start,
+        *_blocking(start, end, session.get_bind().dialect.name),
     )
     if exclude_id is not None:
         query = query.where(Booking.id != exclude_id)
@@ -85,19 +113,17 @@ def _closures(session: Session, resource_id: int, start: datetime, end: datetime
 
 
 @cache
-def _obstacles_statement(excluding: bool):
+def _obstacles_statement(excluding: bool, dialect: str):
     """Closures and active bookings near [:start, :end) of :resource_id (not :exclude_id, when
     ``excluding``), in one round trip: built once, since every booking, quote and move runs it."""
-    start, end, resource_id = bindparam("start"), bindparam("end"), bindparam("resource_id")
+    moment = Booking.__table__.c.start_at.type
+    start, end = bindparam("start", type_=moment), bindparam("end", type_=moment)
+    resource_id = bindparam("resource_id", type_=Integer)
     bookings = select(Booking.start_at, Booking.end_at, literal("booking").label("kind"),
                       literal("").label("reason")).where(
-        Booking.resource_id == resource_id,
-        Booking.status.in_(ACTIVE_STATUSES),
-        Booking.start_at < end,
-        Booking.blocked_until > start,
-    )
+        Booking.resource_id == resource_id, *_blocking(start, end, dialect))
     if excluding:
-        bookings = bookings.where(Booking.id != bindparam("exclude_id"))
+        bookings = bookings.where(Booking.id != bindparam("exclude_id", type_=Integer))
     closures = select(Closure.start_at, Closure.end_at, literal("closure").label("kind"),
                       Closure.reason).where(
         Closure.resource_id == resource_id, Closure.start_at < end, Closure.end_at > start)
@@ -110,9 +136,9 @@ def _obstacles(session: Session, resource_id: int, start: datetime, end: datetim
     params = {"resource_id": resource_id, "start": start, "end": end}
     if exclude_id is not None:
         params["exclude_id"] = exclude_id
+    statement = _obstacles_statement(exclude_id is not None, session.get_bind().dialect.name)
     # plain rows, no ORM entities: the connection runs it directly
-    return session.connection().execute(_obstacles_statement(exclude_id is not None),
-                                        params).all()
+    return session.connection().execute(statement, params).all()
 
 
 def check_slot(session: Session, resource: Resource, start: datetime, end: datetime,
