@@ -192,10 +192,11 @@ class PublishedLists:
         ).where(Resource.id == resource_id))
         if not rows or rows[0][0] is None or not rows[0][1]:
             raise NotFound()
-        item = self.item(rows[0][0], resource_id)
+        version = self.version(rows[0][0])
+        item = version.by_id.get(resource_id) if version is not None else None
         if item is None:
             raise NotFound()
-        return self.version(rows[0][0]), item
+        return version, item
 
     def item(self, number: int | None, resource_id: int) -> dict[str, Any] | None:
         """What version ``number`` says of a resource; None when the version is unknown or
