@@ -26,6 +26,7 @@ from app.accounts.models import (
 from app.audit.service import record
 from app.catalog.models import Program, ProgramTier, Venue
 from app.core.clock import local_today, now
+from app.core.db import write_core
 from app.core.errors import AppError, Conflict, NotFound, Unauthorized, ValidationFailed
 from app.privacy.models import Erasure
 from app.quota.service import apply_tier
@@ -158,7 +159,7 @@ def user_for_token(session: Session, token: str) -> User | None:
     user, token_id, last_used_at = found
     moment = now()
     if last_used_at is None or moment - last_used_at > TOKEN_USE_RESOLUTION:
-        session.connection().execute(_TOKEN_USED, {"token_id": token_id, "moment": moment})
+        write_core(session, _TOKEN_USED, {"token_id": token_id, "moment": moment})
     return user
 
 

@@ -43,6 +43,7 @@ from app.checkin.models import CheckIn
 from app.checkin.scans import record_scan
 from app.core.auth import operator_venue_ids
 from app.core.clock import to_local
+from app.core.db import write_core
 from app.core.errors import Conflict, Forbidden, NotFound, RuleViolation
 from app.core.money import format_yuan
 from app.notify.service import enqueue
@@ -60,8 +61,8 @@ _CHECKED_IN = update(Booking).where(Booking.id == bindparam("booking_id")).value
 def _event(session: Session, booking: Booking, kind: str, at: datetime, actor_id: int | None,
            **data) -> None:
     """Record what happened: one insert built once (an event is never changed)."""
-    session.connection().execute(_INSERT_EVENT, {"booking_id": booking.id, "at": at,
-                                                 "actor_id": actor_id, "kind": kind, "data": data})
+    write_core(session, _INSERT_EVENT, {"booking_id": booking.id, "at": at, "actor_id": actor_id,
+                                        "kind": kind, "data": data})
 
 
 def _locked_for(session: Session, user: User, booking_id: int) -> Booking:
@@ -245,14 +246,13 @@ def check_in(session: Session, operator: User, booking_id: int, moment: datetime
     if result != "ok":
         return outcome
     # one UPDATE built once; the locked row's object is told it is already written
-    session.connection().execute(_CHECKED_IN, {"booking_id": booking.id, "at": moment})
+    write_core(session, _CHECKED_IN, {"booking_id": booking.id, "at": moment})
     set_committed_value(booking, "status", "checked_in")
     set_committed_value(booking, "checked_in_at", moment)
     # the check-in row is written once and never changed: one insert, and the answer's copy
     row = {"booking_id": booking.id, "at": moment, "operator_id": operator.id,
            "device": device[:120], "method": method, "scan_id": scan_id}
-    outcome.checkin = CheckIn(id=session.connection().execute(_INSERT_CHECKIN, row).scalar_one(),
-                              **row)
+    outcome.checkin = CheckIn(id=write_core(session, _INSERT_CHECKIN, row).scalar_one(), **row)
     outcome.checkin.operator = operator
     funding.redeem(session, booking, actor_id=operator.id, at=moment)
     _event(session, booking, "checked_in", moment, operator.id, method=method, device=device[:120])

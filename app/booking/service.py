@@ -33,6 +33,7 @@ from app.catalog.models import Resource, Venue
 from app.catalog.published import PublishedResource, published_lists
 from app.catalog.service import current_terms
 from app.core.clock import to_local
+from app.core.db import write_core
 from app.core.errors import AppError, Busy, Conflict, NotFound, RuleViolation
 
 
@@ -183,7 +184,7 @@ def insert_guarded(session: Session, values: dict, *, resource: Resource,
     ``ShortCodeTaken`` for the caller to try again.
     """
     try:
-        booking_id = session.connection().execute(_INSERT_BOOKING, values).scalar_one()
+        booking_id = write_core(session, _INSERT_BOOKING, values).scalar_one()
     except IntegrityError as err:
         if "bookings_no_overlap" in str(err.orig) or "exclusion" in str(err.orig).lower():
             raise Conflict("slot_taken") from err

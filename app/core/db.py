@@ -6,9 +6,9 @@ import select
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator, event
-from sqlalchemy.engine import Engine, Row
+from sqlalchemy.engine import CursorResult, Engine, Row
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -195,3 +195,15 @@ def read_alone(engine: Engine, statement, params: dict | None = None) -> list[Ro
         if isinstance(statement, str):
             return list(conn.exec_driver_sql(statement, params or {}))
         return list(conn.execute(statement, params or {}))
+
+
+def write_core(session: Session, statement, params: dict | list[dict]) -> CursorResult:
+    """Run a write statement built once (a Core INSERT or UPDATE) on the session's connection,
+    in its transaction, after the session's pending rows are flushed as any ORM statement would.
+
+    For rows written once and never changed (events, scans, check-ins, journal lines, an outbox
+    note, a new booking) the unit of work has nothing to decide; going round it saves about a
+    millisecond per row on the hot paths.
+    """
+    session.flush()
+    return session.connection().execute(statement, params)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.core.clock import now as clock_now
 from app.core.clock import to_local
+from app.core.db import write_core
 from app.core.errors import AppError
 from app.ledger.models import ACCOUNTS, ClosedPeriod, JournalEntry, JournalLine
 
@@ -75,16 +76,13 @@ def post(
         period = period_of(clock_now())
         if is_closed(session, period):
             raise AppError("period_closed", status=409, message=f"period {period} is closed")
-    # Two Core statements on the session's connection (the entry, then its lines in one
-    # execute), each built once: an entry is written once and never changed, so the unit of
-    # work has nothing to track. The rows the entry names (a new booking) are flushed first.
-    session.flush()
-    connection = session.connection()
-    entry_id = connection.execute(_INSERT_ENTRY, {
+    # Two statements built once (the entry, then its lines in one execute): an entry is
+    # written once and never changed.
+    entry_id = write_core(session, _INSERT_ENTRY, {
         "posted_at": moment, "period": period, "kind": kind, "memo": memo, "actor_id": actor_id,
         "booking_id": booking_id, "voucher_id": voucher_id, "program_id": program_id,
         "venue_id": venue_id, "corrects_id": corrects_id}).scalar_one()
-    connection.execute(_INSERT_LINES, [{"entry_id": entry_id, **line.__dict__} for line in lines])
+    write_core(session, _INSERT_LINES, [{"entry_id": entry_id, **line.__dict__} for line in lines])
     return entry_id
 
 

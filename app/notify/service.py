@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.accounts.models import User
+from app.core.db import write_core
 from app.notify.messages import TEXTS, render
 from app.notify.models import Notification
 
@@ -36,9 +37,8 @@ def enqueue(session: Session, user: User, kind: str, dedupe_key: str, values: di
            "subject": subject[:200], "body": body, "data": {**(data or {}), "values": values},
            "created_at": at, "status": "pending", "attempts": 0, "next_attempt_at": at}
     if new_event:
-        # nothing to look up and nothing to track: one insert, built once, on the connection
-        session.flush()
-        row["id"] = session.connection().execute(_INSERT_NOTE, row).scalar_one()
+        # nothing to look up and nothing to track: one insert, built once
+        row["id"] = write_core(session, _INSERT_NOTE, row).scalar_one()
         return Notification(**row)
     note = Notification(**row)
     if session.scalar(select(Notification.id).where(Notification.dedupe_key == dedupe_key)):

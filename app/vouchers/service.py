@@ -17,6 +17,7 @@ from app.booking.guard import lock_booking
 from app.catalog.models import Program, Resource
 from app.core.clock import now as clock_now
 from app.core.clock import to_local
+from app.core.db import write_core
 from app.core.errors import AppError, Conflict, NotFound, ValidationFailed
 from app.ledger.service import Line, move, post
 from app.payments import service as payments
@@ -212,7 +213,7 @@ def _transition(session: Session, voucher: Voucher, from_status: str, to_status:
         session.refresh(voucher)  # not moved: show the status another request left
         return False
     # an event is written once and never changed: one insert built once
-    session.connection().execute(_INSERT_EVENT, {
+    write_core(session, _INSERT_EVENT, {
         "voucher_id": voucher.id, "from_status": from_status, "to_status": to_status, "at": at,
         "actor_id": actor_id, "booking_id": for_booking, "note": note})
     return True
