@@ -148,7 +148,13 @@ def _token_user():
             .options(joinedload(User.role_rows)))
 
 
-_TOKEN_USED = update(ApiToken).where(ApiToken.id == bindparam("token_id")).values(
+# The first request to find the last use stale notes it. Others with the same token at that
+# moment (a front desk's scanners) skip the row it holds instead of queuing behind that
+# request's whole transaction for the lock (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite has one
+# writer at a time anyway).
+_TOKEN_USED = update(ApiToken).where(ApiToken.id.in_(
+    select(ApiToken.id).where(ApiToken.id == bindparam("token_id"))
+    .with_for_update(skip_locked=True).scalar_subquery())).values(
     last_used_at=bindparam("moment"))
 
 

@@ -3,18 +3,20 @@
 A reset link followed twice at once (a double click, two tabs) sets one password: the link's
 row is spent by a conditional update, so the second request finds it used. Two registrations of
 one address at once make one account: the unique key decides and the loser hears
-``email_taken`` rather than a server error.
+``email_taken`` rather than a server error. Requests with one token at once do not queue for
+the row that notes its last use.
 """
 
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash
 
 from app.accounts import links, passwords, registration
-from app.accounts.models import User
-from app.accounts.service import require_user
+from app.accounts.models import ApiToken, User
+from app.accounts.service import issue_token, require_user, user_for_token
 from app.audit.models import AuditEntry
 from app.core.clock import now
 from app.extensions import db
@@ -74,3 +76,25 @@ def test_one_address_registered_twice_at_once_makes_one_account(race_app):
             assert db.session.scalar(select(func.count()).select_from(User).where(
                 User.email == email)) == 1
             db.session.remove()
+
+
+def test_requests_with_one_token_do_not_queue_behind_the_one_noting_its_use(race_app):
+    """A token's last use is noted by the first request that finds it stale; another request
+    with the same token meanwhile (a second scanner of the desk) goes on instead of waiting
+    for the first one's transaction to end."""
+    with race_app.app_context():
+        token = issue_token(db.session, require_user(db.session, CREATOR))
+        db.session.commit()
+        first, second = Session(db.engine), Session(db.engine)
+        try:
+            assert user_for_token(first, token) is not None  # notes the use; row held until commit
+            second.execute(text("SET LOCAL lock_timeout = '2s'"))  # a queued UPDATE fails here
+            assert user_for_token(second, token).email == CREATOR
+            second.commit()
+            first.commit()
+        finally:
+            first.close()
+            second.close()
+        noted = db.session.scalar(select(ApiToken.last_used_at).order_by(ApiToken.id.desc()))
+        assert noted is not None
+        db.session.remove()
