@@ -42,7 +42,7 @@ lint: install-dev
 	$(BIN)/ruff check app tests
 
 bench: install-dev
-	$(BIN)/python bench/booking_bench.py --record
+	$(BIN)/python bench/booking_bench.py --floor --record
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

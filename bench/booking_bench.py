@@ -3,6 +3,9 @@
     .venv/bin/python bench/booking_bench.py                  # 100k bookings, 10 s per figure
     .venv/bin/python bench/booking_bench.py --quick          # 3 s per figure, fewer rooms to scan
     .venv/bin/python bench/booking_bench.py --record         # also write docs/benchmarks.md
+    .venv/bin/python bench/booking_bench.py --floor          # also the floor (bench/floor_app.py)
+    .venv/bin/python bench/booking_bench.py --writes-only --workers 4 --threads 4
+                                                             # booking and scan under other settings
     .venv/bin/python bench/booking_bench.py --app-dir DIR --section booking-before --record
                                                              # serve another checkout (before/after)
 
@@ -15,7 +18,10 @@ and measures with wrk, on the same two cores:
     with CPU milliseconds per booking in gunicorn's workers and in PostgreSQL's backends;
   - scanning (POST /api/v1/checkins, a distinct booking happening now each, a third paid by
     voucher and a third by quota) at 32 connections, with CPU per scan likewise;
-  - for reference, a one-line Flask app under the same gunicorn settings.
+  - for reference, a one-line Flask app under the same gunicorn settings;
+  - with --floor, after the app's checks: the same SQL as a booking and as a scan, run by
+    psycopg alone in a plain Flask app (bench/floor_app.py), under the same settings and wrk
+    script: what this machine allows any Python code of those two requests.
 Each figure is printed with its ratio to the bare endpoint of the same run, which cancels much
 of the noise of a shared machine. Afterwards: overlapping active bookings (must be 0) and the
 reconciliation of every month the run touched (must be clean); exit status 1 otherwise.
@@ -34,7 +40,7 @@ import random
 import sys
 import tempfile
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -56,6 +62,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 DATABASE = "venuebook_bench"
 SECRET = "bench-secret"
 WORKERS, THREADS = 2, 8
+SCAN_CODES = 5000  # bookings happening now, to scan (1,500 with --quick)
 RESULT = '"result":"([%w_]+)"'  # what a scan answered, counted by the wrk script
 
 
@@ -96,7 +103,11 @@ def _post(port: int, key: str, lines: str, seconds: float, connections: int = 32
                args=[key, lines, str(min(2, connections)), RESULT if "checkins" in key else ""])
 
 
-def measure_app(data: BenchData, app_dir: Path, seconds: float, scratch: Path) -> Run:
+def measure_app(data: BenchData, app_dir: Path, seconds: float, scratch: Path,
+                workers: int = WORKERS, threads: int = THREADS, writes_only: bool = False,
+                app_codes: int | None = None) -> Run:
+    """The app's figures; its scan run is given the first ``app_codes`` codes (all by default:
+    with --floor the rest are the floor's)."""
     run = Run()
     warm = max(1.0, seconds / 5)
     rid = data.listed_ids[0]
@@ -104,8 +115,9 @@ def measure_app(data: BenchData, app_dir: Path, seconds: float, scratch: Path) -
     availability = f"/api/v1/resources/{rid}/availability?from={today}&days=14"
     bookings = [(data.creator_tokens[i % len(data.creator_tokens)],
                  {"resource_id": r, "start": s, "end": e}) for i, (r, s, e) in enumerate(data.slots)]
-    scans = [(data.operator_token, {"code": code, "device": "bench"}) for code in data.scan_codes]
-    with gunicorn(data.url, WORKERS, THREADS, {"SECRET_KEY": SECRET}, app_dir=app_dir,
+    scans = [(data.operator_token, {"code": code, "device": "bench"})
+             for code in data.scan_codes[:app_codes]]
+    with gunicorn(data.url, workers, threads, {"SECRET_KEY": SECRET}, app_dir=app_dir,
                   module="wsgi_bench:app", pythonpath=BENCH_DIR, probe="/bench/bare") as server:
         port = server.port
 
@@ -124,17 +136,18 @@ def measure_app(data: BenchData, app_dir: Path, seconds: float, scratch: Path) -
         figure = run.add("bare", Figure("bare endpoint (GET /bench/bare)", 32,
                                         wrk(port, "/bench/bare", seconds, 32)))
         figure.bare_rps = figure.rps
-        get("healthz", "GET /healthz", "/healthz")
-        get("list", "published list (GET /api/v1/resources)", "/api/v1/resources")
-        etag = _etag(port, "/api/v1/resources")
-        if etag:
-            get("list_304", "published list, If-None-Match (304)", "/api/v1/resources",
-                headers={"If-None-Match": etag})
-        get("resource", f"one resource (GET /api/v1/resources/{rid})", f"/api/v1/resources/{rid}")
-        get("resource_page", f"its page (GET /resources/{rid})", f"/resources/{rid}")
-        get("list_page", "list page (GET /)", "/")
-        get("availability_1", "availability, 14 days, 1 connection", availability, connections=1)
-        get("availability", "availability, 14 days", availability)
+        if not writes_only:
+            get("healthz", "GET /healthz", "/healthz")
+            get("list", "published list (GET /api/v1/resources)", "/api/v1/resources")
+            etag = _etag(port, "/api/v1/resources")
+            if etag:
+                get("list_304", "published list, If-None-Match (304)", "/api/v1/resources",
+                    headers={"If-None-Match": etag})
+            get("resource", f"one resource (GET /api/v1/resources/{rid})", f"/api/v1/resources/{rid}")
+            get("resource_page", f"its page (GET /resources/{rid})", f"/resources/{rid}")
+            get("list_page", "list page (GET /)", "/")
+            get("availability_1", "availability, 14 days, 1 connection", availability, connections=1)
+            get("availability", "availability, 14 days", availability)
 
         warm_count = 400
         _post(port, "/api/v1/bookings", _lines(scratch / "warm-bookings", bookings[:warm_count]),
@@ -156,13 +169,50 @@ def measure_app(data: BenchData, app_dir: Path, seconds: float, scratch: Path) -
         checked_in = figures["captured"].get("ok", 0)
         run.add("scan", Figure("scan (POST /api/v1/checkins)", 32, figures,
                                _per(cpu, figures["requests"]), checked_in, bare))
-    with gunicorn(data.url, WORKERS, THREADS, module="one_line_app:app", pythonpath=BENCH_DIR,
+    if writes_only:
+        return run
+    with gunicorn(data.url, workers, threads, module="one_line_app:app", pythonpath=BENCH_DIR,
                   probe="/bench/bare") as server:
         wrk(server.port, "/bench/bare", warm, 32)
         run.add("one_line", Figure("reference: one-line Flask app, same gunicorn settings", 32,
                                    wrk(server.port, "/bench/bare", seconds, 32),
                                    bare_rps=run.figures["bare"].rps))
     return run
+
+
+def measure_floor(data: BenchData, app_dir: Path, seconds: float, scratch: Path, run: Run,
+                  workers: int, threads: int, first_code: int) -> None:
+    """The same database work without the app around it (bench/floor_app.py), under the same
+    gunicorn settings and wrk script: what the machine allows a booking and a scan in Python.
+    Its slots are the app's, eight and twelve weeks later (the floor checks no rule but the
+    overlap); its codes are those the app's scan run was not given."""
+    later = [(r, (datetime.fromisoformat(s) + timedelta(weeks=w)).isoformat(),
+              (datetime.fromisoformat(e) + timedelta(weeks=w)).isoformat())
+             for w in (8, 12) for r, s, e in data.slots]
+    bodies = [(data.creator_tokens[i % len(data.creator_tokens)],
+               {"resource_id": r, "start": s, "end": e}) for i, (r, s, e) in enumerate(later)]
+    warm = max(1.0, seconds / 5)
+    with gunicorn(data.url, workers, threads, app_dir=app_dir, module="floor_app:app",
+                  pythonpath=BENCH_DIR, probe="/bench/bare") as server:
+        _post(server.port, "/api/v1/bookings", _lines(scratch / "warm-floor", bodies[:400]), warm, 8)
+        bare = wrk(server.port, "/bench/bare", seconds / 2, 32)["rps"]
+        with CpuMeter(server, DATABASE) as cpu:
+            figures = _post(server.port, "/api/v1/bookings",
+                            _lines(scratch / "floor", bodies[400:]), seconds)
+        created = figures["statuses"].get("201", 0)
+        run.add("floor", Figure("floor: a booking's SQL with psycopg alone (bench/floor_app.py)",
+                                32, figures, _per(cpu, created), created, bare))
+        codes = [(data.operator_token, {"code": code, "device": "bench"})
+                 for code in data.scan_codes[first_code:]]
+        _post(server.port, "/api/v1/checkins", _lines(scratch / "warm-floor-scans", codes[:200]),
+              warm, 8)
+        bare = wrk(server.port, "/bench/bare", seconds / 2, 32)["rps"]
+        with CpuMeter(server, DATABASE) as cpu:
+            figures = _post(server.port, "/api/v1/checkins",
+                            _lines(scratch / "floor-scans", codes[200:]), seconds)
+        run.add("floor_scan", Figure("floor: a scan's SQL with psycopg alone (bench/floor_app.py)",
+                                     32, figures, _per(cpu, figures["requests"]),
+                                     figures["captured"].get("ok", 0), bare))
 
 
 def settle(url: str) -> None:
@@ -259,10 +309,10 @@ def verdicts(run: Run, bookings: int) -> list[str]:
     def met(ok: bool) -> str:
         return "met" if ok else "NOT met"
 
-    out = [
-        f"- bare endpoint {bare:,.0f}/s; the one-line Flask app reaches {f['one_line'].rps:,.0f}/s "
-        f"under the same settings, so the app's per-request hooks leave "
-        f"{_share(bare, f['one_line'].rps)} of gunicorn's ceiling",
+    out = [f"- bare endpoint {bare:,.0f}/s" + ("" if "one_line" not in f else (
+        f"; the one-line Flask app reaches {f['one_line'].rps:,.0f}/s under the same settings, "
+        f"so the app's per-request hooks leave {_share(bare, f['one_line'].rps)} of gunicorn's "
+        "ceiling")),
         f"- booking at 32 connections: {booked_rps:,.0f} bookings/s (201 answers), "
         f"{_share(booked_rps, booking.bare_rps)} of the bare endpoint alongside (target >= 500/s "
         "and >= 6 %: "
@@ -270,14 +320,28 @@ def verdicts(run: Run, bookings: int) -> list[str]:
         f"- scan at 32 connections: p95 {scan.wrk['p95_ms']:.1f} ms over {scan.wrk['requests']:,} "
         f"scans, {scan.successes:,} of them check-ins (target p95 < 50 ms: "
         f"{met(scan.wrk['p95_ms'] < 50)})",
-        f"- availability, 14 days, {bookings:,} bookings: p95 {f['availability_1'].wrk['p95_ms']:.1f} ms "
-        f"on 1 connection (target < 25 ms: {met(f['availability_1'].wrk['p95_ms'] < 25)})",
-        f"- published list at 32 connections: {f['list'].rps:,.0f}/s, "
-        f"{_share(f['list'].rps, f['list'].bare_rps)} of the bare endpoint alongside (target >= "
-        f"2,000/s: {met(f['list'].rps >= 2000)})",
     ]
-    for key, what in (("booking", "booking"), ("scan", "scan")):
-        cpu = f[key].cpu_ms
+    if "list" in f:  # not in a --writes-only run
+        p95 = f["availability_1"].wrk["p95_ms"]
+        out += [
+            f"- availability, 14 days, {bookings:,} bookings: p95 {p95:.1f} ms on 1 connection "
+            f"(target < 25 ms: {met(p95 < 25)})",
+            f"- published list at 32 connections: {f['list'].rps:,.0f}/s, "
+            f"{_share(f['list'].rps, f['list'].bare_rps)} of the bare endpoint alongside "
+            f"(target >= 2,000/s: {met(f['list'].rps >= 2000)})",
+        ]
+    if "floor" in f:
+        floor = f["floor"]
+        floor_rps = floor.successes / floor.wrk["seconds"]
+        out.append(f"- floor: a booking's SQL with psycopg alone, no app around it, books "
+                   f"{floor_rps:,.0f}/s at 32 connections ({_share(booked_rps, floor_rps)} of it "
+                   "reached by the app)")
+        out.append(f"- floor: a scan's SQL with psycopg alone: p95 "
+                   f"{f['floor_scan'].wrk['p95_ms']:.1f} ms at 32 connections, "
+                   f"{f['floor_scan'].rps:,.0f}/s (the app: {scan.rps:,.0f}/s)")
+    for key, what in (("booking", "booking"), ("scan", "scan"), ("floor", "floor booking"),
+                      ("floor_scan", "floor scan")):
+        cpu = f[key].cpu_ms if key in f else None
         if cpu:
             out.append(f"- CPU per {what}: {cpu[0]:.1f} ms in the web workers, {cpu[1]:.1f} ms in "
                        "PostgreSQL's backends (/proc, during the measured run; per 201 for "
@@ -295,6 +359,12 @@ def main(argv=None) -> int:
     parser.add_argument("--app-dir", type=Path, default=ROOT, help="serve the app from here")
     parser.add_argument("--section", default="booking", help="the docs section --record writes")
     parser.add_argument("--record", action="store_true", help="write the table to docs/benchmarks.md")
+    parser.add_argument("--workers", type=int, default=WORKERS, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=THREADS, help="threads per worker")
+    parser.add_argument("--floor", action="store_true",
+                        help="also the booking's SQL alone, without the app (bench/floor_app.py)")
+    parser.add_argument("--writes-only", action="store_true",
+                        help="only the bare endpoint, booking and scanning (to compare settings)")
     args = parser.parse_args(argv)
     if not wrk_available():
         print("wrk is needed: apt-get install wrk")
@@ -306,14 +376,21 @@ def main(argv=None) -> int:
     url = fresh_database(DATABASE)
     try:
         print(f"seeding {args.bookings:,} bookings ...", flush=True)
-        data = seed(url, args.bookings, SECRET, scans=1500 if args.quick else 5000)
+        app_codes = SCAN_CODES * 3 // 10 if args.quick else SCAN_CODES
+        # the floor scans faster than the app: twice as many codes of its own
+        data = seed(url, args.bookings, SECRET, scans=app_codes * (3 if args.floor else 1))
         print(f"{len(data.slots):,} free slots to book, {len(data.scan_codes):,} codes to scan",
               flush=True)
         settle(url)
         with tempfile.TemporaryDirectory() as scratch:
-            run = measure_app(data, args.app_dir.resolve(), seconds, Path(scratch))
+            run = measure_app(data, args.app_dir.resolve(), seconds, Path(scratch),
+                              args.workers, args.threads, args.writes_only, app_codes)
         run.overlaps = overlaps(url)
         run.reconciled, run.reconciliation = reconcile_months(url)
+        if args.floor:
+            with tempfile.TemporaryDirectory() as scratch:
+                measure_floor(data, args.app_dir.resolve(), seconds, Path(scratch), run,
+                              args.workers, args.threads, app_codes)
     finally:
         if not os.environ.get("BENCH_KEEP_DATABASE"):
             drop_database(DATABASE)
@@ -328,7 +405,7 @@ def main(argv=None) -> int:
         app_note = "" if args.app_dir.resolve() == ROOT else f" (app served from {args.app_dir})"
         record_section(args.section, f"Hot paths: booking, scanning, the published list{app_note}",
                        text_table, lines + [
-                           f"- gunicorn {WORKERS} gthread workers × {THREADS} threads; wrk with 2 "
+                           f"- gunicorn {args.workers} gthread workers × {args.threads} threads; wrk with 2 "
                            f"threads on the same 2 cores; {seconds:.0f} s per figure after a "
                            "warm-up; the machine was shared with other test runs."],
                        "bench/booking_bench.py" + ("" if args.section == "booking"
