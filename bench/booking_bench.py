@@ -17,7 +17,8 @@ and measures with wrk, on the same two cores:
   - booking (POST /api/v1/bookings, self-pay, a distinct free slot each) at 32 connections,
     with CPU milliseconds per booking in gunicorn's workers and in PostgreSQL's backends;
   - scanning (POST /api/v1/checkins, a distinct booking happening now each, a third paid by
-    voucher and a third by quota) at 32 connections, with CPU per scan likewise;
+    voucher and a third by quota) at 32 connections, with CPU per scan likewise, and at 4
+    connections (a front desk's scanners, not a crowd of them);
   - for reference, a one-line Flask app under the same gunicorn settings;
   - with --floor, after the app's checks: the same SQL as a booking and as a scan, run by
     psycopg alone in a plain Flask app (bench/floor_app.py), under the same settings and wrk

@@ -134,6 +134,7 @@ class PublishedLists:
 
     def __init__(self, ttl_seconds: float = 0.0) -> None:
         self._versions: OrderedDict[int, FrozenVersion] = OrderedDict()
+        self._reading: dict[int, threading.Lock] = {}  # versions being read, one thread each
         self._lock = threading.Lock()
         self._ttl = ttl_seconds
         self._current: tuple[float, int | None] | None = None  # (when read, number)
@@ -155,22 +156,38 @@ class PublishedLists:
         self._current = None
 
     def version(self, number: int) -> FrozenVersion | None:
+        """Version ``number``, read from the database once per process. Threads that ask for
+        a version not yet read wait for the one reading it: a large snapshot costs a second
+        of CPU to parse, and a busy worker's threads all asking at once (the first requests
+        after a publication) would otherwise each parse it, the server standing still."""
+        found = self._held(number)
+        if found is not None:
+            return found
+        with self._lock:
+            reading = self._reading.setdefault(number, threading.Lock())
+        with reading:
+            found = self._held(number)  # read by the thread this one waited for
+            if found is not None:
+                return found
+            rows = read_alone(db.engine, select(
+                ListVersion.number, ListVersion.published_at, ListVersion.resource_count,
+                ListVersion.note, ListVersion.snapshot).where(ListVersion.number == number))
+            if not rows:
+                return None
+            made = FrozenVersion(*rows[0])
+            with self._lock:
+                self._versions[number] = made
+                self._reading.pop(number, None)
+                while len(self._versions) > MAX_VERSIONS:
+                    self._versions.popitem(last=False)
+            return made
+
+    def _held(self, number: int) -> FrozenVersion | None:
         with self._lock:
             found = self._versions.get(number)
             if found is not None:
                 self._versions.move_to_end(number)
-                return found
-        rows = read_alone(db.engine, select(
-            ListVersion.number, ListVersion.published_at, ListVersion.resource_count,
-            ListVersion.note, ListVersion.snapshot).where(ListVersion.number == number))
-        if not rows:
-            return None
-        made = FrozenVersion(*rows[0])
-        with self._lock:
-            self._versions[number] = made
-            while len(self._versions) > MAX_VERSIONS:
-                self._versions.popitem(last=False)
-        return made
+            return found
 
     def requested(self, number: int | None) -> tuple[FrozenVersion, int]:
         """(the version asked for, or the current one; the current number). 404 when missing."""

@@ -1,8 +1,10 @@
 """The published list is served from its version's snapshot: strong ETags, 304 Not Modified,
-one cheap statement per request, and a new version seen at once after publishing."""
+one cheap statement per request, a new version seen at once after publishing, and each
+version's snapshot read once by a process however many threads ask for it at once."""
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -169,3 +171,38 @@ def test_another_process_publication_is_seen_within_the_ttl(api, tmp_path):
     assert api.get("/api/v1/resources").get_json()["list_version"]["number"] == before  # not yet
     time.sleep(ttl + 0.1)
     assert api.get("/api/v1/resources").get_json()["list_version"]["number"] == before + 1
+
+
+def test_threads_asking_at_once_for_a_version_not_yet_read_read_it_once(api, monkeypatch):
+    """The first requests after a publication arrive together: one thread reads and parses the
+    snapshot, the others wait for it instead of each parsing their own copy."""
+    from app.catalog import published
+
+    reads = []
+    read_alone = published.read_alone
+
+    def slow_read(engine, statement, params=None):
+        reads.append(statement)
+        time.sleep(0.3)  # a large snapshot takes a while: every other thread arrives meanwhile
+        return read_alone(engine, statement, params)
+
+    monkeypatch.setattr(published, "read_alone", slow_read)
+    lists, threads = published.PublishedLists(), 8
+    arrived, found = threading.Barrier(threads), []
+
+    def ask() -> None:
+        with api.app.app_context():
+            arrived.wait()
+            found.append(lists.version(1))
+
+    workers = [threading.Thread(target=ask) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert len(reads) == 1
+    assert len(found) == threads and all(version is found[0] for version in found)
+    assert found[0].number == 1 and found[0].items
+    with api.app.app_context():  # a version the database lacks is asked for each time
+        assert lists.version(99) is None and lists.version(99) is None
+    assert len(reads) == 3
