@@ -58,8 +58,8 @@ _CHECKED_IN = update(Booking).where(Booking.id == bindparam("booking_id")).value
     status="checked_in", checked_in_at=bindparam("at"))
 
 
-def _event(session: Session, booking: Booking, kind: str, at: datetime, actor_id: int | None,
-           **data) -> None:
+def record_event(session: Session, booking: Booking, kind: str, at: datetime,
+                 actor_id: int | None, **data) -> None:
     """Record what happened: one insert built once (an event is never changed)."""
     write_core(session, _INSERT_EVENT, {"booking_id": booking.id, "at": at, "actor_id": actor_id,
                                         "kind": kind, "data": data})
@@ -156,7 +156,7 @@ def cancel(session: Session, user: User, booking_id: int, now: datetime,
     funding.release(session, booking, forfeit_voucher=late, actor_id=user.id, at=now)
     # in time, whatever was paid is owed back; late, the venue keeps what it collected
     payments.release_receivable(session, booking, refund_paid=not late, at=now, actor_id=user.id)
-    _event(session, booking, "cancelled", now, user.id, late=late)
+    record_event(session, booking, "cancelled", now, user.id, late=late)
     session.flush()
     return booking
 
@@ -193,7 +193,7 @@ def reschedule(session: Session, user: User, booking_id: int, start: datetime, e
         if "bookings_no_overlap" in str(err.orig) or "exclusion" in str(err.orig).lower():
             raise Conflict("slot_taken") from err
         raise
-    _event(session, booking, "rescheduled", now, user.id, **{"from": before, "to": {
+    record_event(session, booking, "rescheduled", now, user.id, **{"from": before, "to": {
         "start": start.isoformat(), "end": end.isoformat(), "gross_fen": booking.gross_fen,
         "voucher_fen": booking.voucher_fen, "quota_fen": booking.quota_fen,
         "self_pay_fen": booking.self_pay_fen}})
@@ -255,7 +255,7 @@ def check_in(session: Session, operator: User, booking_id: int, moment: datetime
     outcome.checkin = CheckIn(id=write_core(session, _INSERT_CHECKIN, row).scalar_one(), **row)
     outcome.checkin.operator = operator
     funding.redeem(session, booking, actor_id=operator.id, at=moment)
-    _event(session, booking, "checked_in", moment, operator.id, method=method, device=device[:120])
+    record_event(session, booking, "checked_in", moment, operator.id, method=method, device=device[:120])
     session.flush()
     return outcome
 
@@ -268,7 +268,7 @@ def check_out(session: Session, operator: User, booking_id: int, moment: datetim
     require_status(booking, "checked_in")
     booking.status = "completed"
     booking.checked_out_at = moment
-    _event(session, booking, "checked_out", moment, operator.id)
+    record_event(session, booking, "checked_out", moment, operator.id)
     session.flush()
     return booking
 
@@ -302,7 +302,7 @@ def mark_no_show(session: Session, booking_id: int, moment: datetime,
             session.flush()
     except IntegrityError:
         pass  # one strike per booking
-    _event(session, booking, "no_show", moment, actor_id, **({"early": True} if early else {}))
+    record_event(session, booking, "no_show", moment, actor_id, **({"early": True} if early else {}))
     resource = booking.resource
     enqueue(session, booking.creator, "no_show", f"no_show:{booking.id}", {
         "resource": resource.name_zh, "venue": resource.venue.name_zh,
@@ -323,7 +323,7 @@ def complete(session: Session, booking_id: int, moment: datetime) -> Booking:
     if moment < booking.end_at:
         raise RuleViolation("not_ended", details={"status": booking.status})
     booking.status = "completed"
-    _event(session, booking, "completed", moment, None)
+    record_event(session, booking, "completed", moment, None)
     session.flush()
     return booking
 

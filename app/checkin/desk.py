@@ -22,7 +22,7 @@ from app.accounts.models import User, UserRole
 from app.accounts.service import normalise_email
 from app.booking import confirm, funding, lifecycle
 from app.booking.lifecycle import LinkFor
-from app.booking.models import Booking, BookingEvent, Closure
+from app.booking.models import Booking, Closure
 from app.booking.service import add_closure, quote
 from app.catalog.models import Resource
 from app.checkin.models import DeskConfirmation
@@ -141,9 +141,8 @@ def book_walk_in(session: Session, operator: User, creator_id: int, resource_id:
             voucher_code = best.code if best is not None else None
     booking = lifecycle.book(session, creator, resource.id, start, end, moment,
                              voucher_code=voucher_code, use_quota=confirmed, link_for=link_for)
-    session.add(BookingEvent(booking_id=booking.id, at=moment, actor_id=operator.id,
-                             kind="booked_at_desk", data={"creator_confirmed": confirmed}))
-    session.flush()
+    lifecycle.record_event(session, booking, "booked_at_desk", moment, operator.id,
+                           creator_confirmed=confirmed)
     return booking
 
 

@@ -7,6 +7,7 @@ import re
 
 from sqlalchemy import select
 
+from app.booking.models import BookingEvent
 from app.extensions import db
 from app.notify.models import Notification
 from tests.helpers import CREATOR, OP_FTC, OP_VJC, assert_error, at, resource_id
@@ -27,6 +28,13 @@ def _sent_code(api, confirmation_id: int) -> str:
             Notification.kind == "desk_confirmation")).all()
         note = next(n for n in notes if n.data["confirmation_id"] == confirmation_id)
         return re.search(r"\b(\d{6})\b", note.body).group(1)
+
+
+def _desk_events(api, booking_id: int) -> list[tuple[str, dict]]:
+    """What the booking's history says the desk did: (kind, data) of its events."""
+    with api.app.app_context():
+        return [(e.kind, e.data) for e in db.session.scalars(select(BookingEvent).where(
+            BookingEvent.booking_id == booking_id, BookingEvent.kind == "booked_at_desk"))]
 
 
 def _walk_in(api, creator, start="10:30", end="12:30", user=OP_VJC, room="vjc-live-01", **extra):
@@ -59,6 +67,8 @@ def test_walk_in_with_the_creators_code_uses_their_voucher(api):
     # the creator sees it among their bookings, like one they made
     mine = api.get("/api/v1/bookings", CREATOR).get_json()["items"]
     assert booking["id"] in [b["id"] for b in mine]
+    # its history says the desk booked it, with the creator's consent
+    assert _desk_events(api, booking["id"]) == [("booked_at_desk", {"creator_confirmed": True})]
     # a code is used once
     again = _walk_in(api, creator, start="14:00", end="15:00", confirmation_code=code)
     assert_error(again, 422, "confirmation_invalid")
@@ -72,6 +82,7 @@ def test_walk_in_without_the_code_is_self_pay(api):
     assert booking["voucher"] is None
     assert booking["price"]["self_pay_fen"] == booking["price"]["gross_fen"] > 0
     assert booking["price"]["voucher_fen"] == booking["price"]["quota_fen"] == 0
+    assert _desk_events(api, booking["id"]) == [("booked_at_desk", {"creator_confirmed": False})]
     vouchers = api.get("/api/v1/me", CREATOR).get_json()["vouchers"]
     assert all(v["status"] == "issued" for v in vouchers)
 
