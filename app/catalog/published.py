@@ -169,18 +169,22 @@ class PublishedLists:
             found = self._held(number)  # read by the thread this one waited for
             if found is not None:
                 return found
-            rows = read_alone(db.engine, select(
-                ListVersion.number, ListVersion.published_at, ListVersion.resource_count,
-                ListVersion.note, ListVersion.snapshot).where(ListVersion.number == number))
-            if not rows:
-                return None
-            made = FrozenVersion(*rows[0])
-            with self._lock:
-                self._versions[number] = made
-                self._reading.pop(number, None)
-                while len(self._versions) > MAX_VERSIONS:
-                    self._versions.popitem(last=False)
-            return made
+            try:
+                rows = read_alone(db.engine, select(
+                    ListVersion.number, ListVersion.published_at, ListVersion.resource_count,
+                    ListVersion.note, ListVersion.snapshot).where(ListVersion.number == number))
+                if not rows:
+                    return None
+                made = FrozenVersion(*rows[0])
+                with self._lock:
+                    self._versions[number] = made
+                    while len(self._versions) > MAX_VERSIONS:
+                        self._versions.popitem(last=False)
+                return made
+            finally:
+                # numbers come from clients (?version=): none stays here once answered
+                with self._lock:
+                    self._reading.pop(number, None)
 
     def _held(self, number: int) -> FrozenVersion | None:
         with self._lock:

@@ -206,3 +206,4 @@ def test_threads_asking_at_once_for_a_version_not_yet_read_read_it_once(api, mon
     with api.app.app_context():  # a version the database lacks is asked for each time
         assert lists.version(99) is None and lists.version(99) is None
     assert len(reads) == 3
+    assert lists._reading == {}  # numbers asked for leave nothing behind, found or not
