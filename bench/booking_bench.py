@@ -104,6 +104,34 @@ def _post(port: int, key: str, lines: str, seconds: float, connections: int = 32
                args=[key, lines, str(min(2, connections)), RESULT if "checkins" in key else ""])
 
 
+def _bare_now(port: int, seconds: float) -> float:
+    """The bare endpoint right now: others share the machine and its load drifts."""
+    return wrk(port, "/bench/bare", seconds / 2, 32)["rps"]
+
+
+def _booking_bodies(data: BenchData, slots) -> list[tuple[str, dict]]:
+    """A booking request per slot, the creators taking turns."""
+    return [(data.creator_tokens[i % len(data.creator_tokens)],
+             {"resource_id": r, "start": s, "end": e}) for i, (r, s, e) in enumerate(slots)]
+
+
+def _scan_bodies(data: BenchData, codes) -> list[tuple[str, dict]]:
+    return [(data.operator_token, {"code": code, "device": "bench"}) for code in codes]
+
+
+def _measured_posts(server, key: str, bodies, warm_count: int, seconds: float, scratch: Path,
+                    name: str) -> tuple[dict, float, CpuMeter]:
+    """Warm up on the first ``warm_count`` bodies (8 connections), take the bare endpoint's rate
+    at that moment, then post the others for ``seconds`` at 32 connections with the CPU of the
+    web workers and of PostgreSQL metered: (wrk's figures, the bare rate, the CPU meter)."""
+    _post(server.port, key, _lines(scratch / f"warm-{name}", bodies[:warm_count]),
+          max(1.0, seconds / 5), 8)
+    bare = _bare_now(server.port, seconds)
+    with CpuMeter(server, DATABASE) as cpu:
+        figures = _post(server.port, key, _lines(scratch / name, bodies[warm_count:]), seconds)
+    return figures, bare, cpu
+
+
 def measure_app(data: BenchData, app_dir: Path, seconds: float, scratch: Path,
                 workers: int = WORKERS, threads: int = THREADS, writes_only: bool = False,
                 app_codes: int | None = None) -> Run:
@@ -114,21 +142,15 @@ def measure_app(data: BenchData, app_dir: Path, seconds: float, scratch: Path,
     rid = data.listed_ids[0]
     today = date.today().isoformat()
     availability = f"/api/v1/resources/{rid}/availability?from={today}&days=14"
-    bookings = [(data.creator_tokens[i % len(data.creator_tokens)],
-                 {"resource_id": r, "start": s, "end": e}) for i, (r, s, e) in enumerate(data.slots)]
-    scans = [(data.operator_token, {"code": code, "device": "bench"})
-             for code in data.scan_codes[:app_codes]]
+    bookings = _booking_bodies(data, data.slots)
+    scans = _scan_bodies(data, data.scan_codes[:app_codes])
     with gunicorn(data.url, workers, threads, {"SECRET_KEY": SECRET}, app_dir=app_dir,
                   module="wsgi_bench:app", pythonpath=BENCH_DIR, probe="/bench/bare") as server:
         port = server.port
 
-        def bare_now() -> float:
-            """The bare endpoint right now: others share the machine and its load drifts."""
-            return wrk(port, "/bench/bare", seconds / 2, 32)["rps"]
-
         def get(key: str, name: str, path: str, connections: int = 32, headers=None) -> Figure:
             wrk(port, path, warm, connections, headers=headers)
-            bare = bare_now()
+            bare = _bare_now(port, seconds)
             figure = Figure(name, connections, wrk(port, path, seconds, connections,
                                                    headers=headers), bare_rps=bare)
             return run.add(key, figure)
@@ -150,23 +172,15 @@ def measure_app(data: BenchData, app_dir: Path, seconds: float, scratch: Path,
             get("availability_1", "availability, 14 days, 1 connection", availability, connections=1)
             get("availability", "availability, 14 days", availability)
 
-        warm_count = 400
-        _post(port, "/api/v1/bookings", _lines(scratch / "warm-bookings", bookings[:warm_count]),
-              warm, 8)
-        bare = bare_now()
-        with CpuMeter(server, DATABASE) as cpu:
-            figures = _post(port, "/api/v1/bookings",
-                            _lines(scratch / "bookings", bookings[warm_count:]), seconds)
+        figures, bare, cpu = _measured_posts(server, "/api/v1/bookings", bookings, 400, seconds,
+                                             scratch, "bookings")
         created = figures["statuses"].get("201", 0)
         run.add("booking", Figure("booking (POST /api/v1/bookings, self-pay)", 32, figures,
                                   _per(cpu, created), created, bare))
 
         warm_count = min(200, len(scans) // 10)
-        _post(port, "/api/v1/checkins", _lines(scratch / "warm-scans", scans[:warm_count]), warm, 8)
-        bare = bare_now()
-        with CpuMeter(server, DATABASE) as cpu:
-            figures = _post(port, "/api/v1/checkins", _lines(scratch / "scans", scans[warm_count:]),
-                            seconds)
+        figures, bare, cpu = _measured_posts(server, "/api/v1/checkins", scans, warm_count,
+                                             seconds, scratch, "scans")
         checked_in = figures["captured"].get("ok", 0)
         run.add("scan", Figure("scan (POST /api/v1/checkins)", 32, figures,
                                _per(cpu, figures["requests"]), checked_in, bare))
@@ -196,27 +210,17 @@ def measure_floor(data: BenchData, app_dir: Path, seconds: float, scratch: Path,
     later = [(r, (datetime.fromisoformat(s) + timedelta(weeks=w)).isoformat(),
               (datetime.fromisoformat(e) + timedelta(weeks=w)).isoformat())
              for w in (8, 12) for r, s, e in data.slots]
-    bodies = [(data.creator_tokens[i % len(data.creator_tokens)],
-               {"resource_id": r, "start": s, "end": e}) for i, (r, s, e) in enumerate(later)]
-    warm = max(1.0, seconds / 5)
     with gunicorn(data.url, workers, threads, app_dir=app_dir, module="floor_app:app",
                   pythonpath=BENCH_DIR, probe="/bench/bare") as server:
-        _post(server.port, "/api/v1/bookings", _lines(scratch / "warm-floor", bodies[:400]), warm, 8)
-        bare = wrk(server.port, "/bench/bare", seconds / 2, 32)["rps"]
-        with CpuMeter(server, DATABASE) as cpu:
-            figures = _post(server.port, "/api/v1/bookings",
-                            _lines(scratch / "floor", bodies[400:]), seconds)
+        figures, bare, cpu = _measured_posts(server, "/api/v1/bookings",
+                                             _booking_bodies(data, later), 400, seconds, scratch,
+                                             "floor")
         created = figures["statuses"].get("201", 0)
         run.add("floor", Figure("floor: a booking's SQL with psycopg alone (bench/floor_app.py)",
                                 32, figures, _per(cpu, created), created, bare))
-        codes = [(data.operator_token, {"code": code, "device": "bench"})
-                 for code in data.scan_codes[first_code:]]
-        _post(server.port, "/api/v1/checkins", _lines(scratch / "warm-floor-scans", codes[:200]),
-              warm, 8)
-        bare = wrk(server.port, "/bench/bare", seconds / 2, 32)["rps"]
-        with CpuMeter(server, DATABASE) as cpu:
-            figures = _post(server.port, "/api/v1/checkins",
-                            _lines(scratch / "floor-scans", codes[200:]), seconds)
+        figures, bare, cpu = _measured_posts(server, "/api/v1/checkins",
+                                             _scan_bodies(data, data.scan_codes[first_code:]),
+                                             200, seconds, scratch, "floor-scans")
         run.add("floor_scan", Figure("floor: a scan's SQL with psycopg alone (bench/floor_app.py)",
                                      32, figures, _per(cpu, figures["requests"]),
                                      figures["captured"].get("ok", 0), bare))

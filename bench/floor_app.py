@@ -105,6 +105,21 @@ def _connection() -> psycopg.Connection:
     return conn
 
 
+_POSITIONS: dict[str, dict[str, int]] = {}
+
+
+def _positions(cur, statement: str) -> dict[str, int]:
+    """Where each column name first appears in ``statement``'s rows: read from the first
+    answer's description, then kept (the floor does no work per request it need not)."""
+    found = _POSITIONS.get(statement)
+    if found is None:
+        found = {}
+        for position, column in enumerate(cur.description):
+            found.setdefault(column.name, position)
+        _POSITIONS[statement] = found
+    return found
+
+
 def _run(cur, statement: tuple[str, dict], **params):
     sql, fixed = statement
     return cur.execute(sql, {**fixed, **params})
@@ -146,7 +161,7 @@ def book():
 def _book(cur, user_id: int, body: dict, now: datetime):
     start, end = datetime.fromisoformat(body["start"]), datetime.fromisoformat(body["end"])
     resource = _run(cur, RESOURCE, resource_id=body["resource_id"]).fetchone()
-    list_number = resource[[c.name for c in cur.description].index("anon_1")]
+    list_number = resource[_positions(cur, "resource")["anon_1"]]
     if _run(cur, OBSTACLES, resource_id=resource[0], start=start, end=end).fetchall():
         raise Refused(409, "slot_taken")
     gross = 10_000
@@ -190,10 +205,10 @@ def _scan(cur, operator_id: int, body: dict, now: datetime):
     keys = {key_id: _public_key(encoded) for key_id, encoded in _run(cur, KEYS)}
     claims = codes.verify(body["code"], keys, int(now.timestamp()))
     booking = _run(cur, LOCK, pk=claims.booking_id).fetchone()
-    names = [c.name for c in cur.description]
+    column = _positions(cur, "lock")
     venues = {row[0] for row in _run(cur, VENUES, user_id=operator_id)}
-    result = decide(booking[names.index("status")], booking[names.index("venue_id")] in venues,
-                    now, booking[names.index("start_at")], booking[names.index("end_at")], 30)
+    result = decide(booking[column["status"]], booking[column["venue_id"]] in venues, now,
+                    booking[column["start_at"]], booking[column["end_at"]], 30)
     device = body.get("device", "")
     scan_id = _run(cur, SCAN, at=now, raw_code=body["code"][:600], operator_id=operator_id,
                    device=device, method="scan", result=result, reason="",
